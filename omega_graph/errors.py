@@ -1,0 +1,108 @@
+"""The one exception hierarchy of omega-graph.
+
+Every error the library raises derives from :class:`OmegaGraphError`; each subclass also derives
+from the nearest built-in exception, so ``except LookupError`` or ``except ValueError`` keep working
+in code that does not know omega-graph.
+
+Examples
+--------
+>>> from omega_graph.errors import NotFoundError, OmegaGraphError
+>>> err = NotFoundError("memory", "mem-1")
+>>> isinstance(err, LookupError) and isinstance(err, OmegaGraphError)
+True
+>>> print(err)
+memory 'mem-1' not found; store it first or check the id
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "DatabaseError",
+    "MissingDependencyError",
+    "NoPathError",
+    "NotADAGError",
+    "NotFoundError",
+    "OmegaGraphError",
+    "PatternWarning",
+    "SchemaError",
+    "ValidationError",
+]
+
+
+class OmegaGraphError(Exception):
+    """Base class of every error omega-graph raises."""
+
+
+class NotFoundError(OmegaGraphError, LookupError):
+    """A record looked up by id does not exist.
+
+    Attributes ``entity`` and ``id`` carry what was looked up.
+    """
+
+    def __init__(self, entity: str, id: object, hint: str | None = None) -> None:
+        self.entity = entity
+        self.id = id
+        hint = hint or "store it first or check the id"
+        super().__init__(f"{entity} {id!r} not found; {hint}")
+
+    def __str__(self) -> str:  # LookupError would otherwise repr() the message
+        return str(self.args[0])
+
+
+class ValidationError(OmegaGraphError, ValueError):
+    """A value is not acceptable; nothing was written.
+
+    Attributes ``entity``, ``field`` and ``value`` carry what was rejected.
+    """
+
+    def __init__(self, entity: str, field: str, value: object, expected: str) -> None:
+        self.entity = entity
+        self.field = field
+        self.value = value
+        super().__init__(f"{entity}.{field} = {value!r} is invalid: expected {expected}")
+
+
+class ConflictError(OmegaGraphError):
+    """A write would break a uniqueness rule (e.g. a skill name already taken by another id)."""
+
+
+class DatabaseError(OmegaGraphError):
+    """The file cannot be used: not a SQLite file, corrupt, locked for too long, unreadable."""
+
+
+class SchemaError(DatabaseError):
+    """The file's schema is not one this version can use (newer version, or not an omega store)."""
+
+
+class NoPathError(OmegaGraphError, LookupError):
+    """No causal path (of positive strength, where that matters) links two memories."""
+
+    def __init__(self, source: str, target: str, detail: str = "") -> None:
+        self.source = source
+        self.target = target
+        msg = f"no causal path from {source!r} to {target!r}"
+        super().__init__(msg + (f" {detail}" if detail else ""))
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NotADAGError(OmegaGraphError, ValueError):
+    """The question needs an acyclic graph and a cycle was found; ``cycle`` lists its memory ids."""
+
+    def __init__(self, cycle: list[str], what: str = "this query") -> None:
+        self.cycle = list(cycle)
+        shown = " -> ".join([*self.cycle, self.cycle[0]]) if self.cycle else "?"
+        super().__init__(
+            f"{what} needs an acyclic causal graph, but it has the cycle {shown}; "
+            "remove or filter an edge of it (e.g. min_weight=, edge_types=)"
+        )
+
+
+class MissingDependencyError(OmegaGraphError, ImportError):
+    """An optional component (e.g. DuckDB's SQLite extension) is not installed."""
+
+
+class PatternWarning(UserWarning):
+    """A stored skill ``trigger_pattern`` is not a valid regular expression and was skipped."""

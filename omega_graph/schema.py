@@ -1,0 +1,266 @@
+"""The whole schema in one place: the original crate's tables and omega-graph's numbered migrations.
+
+The crate's tables, columns and types are kept exactly (files stay readable and writable by it).
+omega-graph adds only side tables, indexes and triggers written in plain SQL, so the crate's own
+statements keep working on a migrated file. The applied version is ``PRAGMA user_version``.
+
+Migrations
+----------
+1. ``crate_tables``: the original crate's seven tables and indexes (``CREATE ... IF NOT EXISTS``, so a
+   file the crate wrote is adopted in place).
+2. ``memory_search_and_edge_log``: an FTS5 index over memory content kept by triggers (robust to the
+   crate's ``INSERT OR REPLACE``, whose implicit delete fires no trigger), and a log of updated or
+   deleted causal edges that lets a graph snapshot catch up without a full reload.
+
+Examples
+--------
+>>> import sqlite3
+>>> conn = sqlite3.connect(":memory:", isolation_level=None)
+>>> migrate(conn)
+(0, 2)
+>>> migrate(conn)
+(2, 2)
+>>> sorted(CRATE_TABLES) == sorted(t for t in table_names(conn) if not t.startswith("omega_"))
+True
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from .errors import SchemaError
+
+__all__ = ["CRATE_TABLES", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "table_names"]
+
+#: The original crate's tables and their columns, in order.
+CRATE_TABLES: dict[str, tuple[str, ...]] = {
+    "memories": ("id", "content", "tier", "importance", "embedding_blob", "created_at", "last_accessed"),
+    "vectors": ("id", "memory_id", "dimensions", "data_blob"),
+    "reflexion_episodes": ("id", "memory_id", "trigger", "context", "action", "outcome", "created_at"),
+    "skills": ("id", "name", "description", "trigger_pattern", "success_count", "last_used", "created_at"),
+    "causal_edges": ("id", "from_memory", "to_memory", "weight", "edge_type", "created_at"),
+    "architectures": ("id", "name", "paradigm", "substrate", "fitness_json", "lineage_json", "created_at"),
+    "intelligences": (
+        "id", "name", "arch_id", "maturity", "capabilities_json", "memories_json", "state_json",
+        "created_at", "updated_at",
+    ),
+}  # fmt: skip
+
+_CRATE_DDL = """
+CREATE TABLE IF NOT EXISTS memories (
+    id TEXT PRIMARY KEY,
+    content TEXT NOT NULL,
+    tier INTEGER NOT NULL,
+    importance REAL NOT NULL,
+    embedding_blob BLOB,
+    created_at INTEGER NOT NULL,
+    last_accessed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_memories_tier ON memories(tier);
+CREATE INDEX IF NOT EXISTS idx_memories_importance ON memories(importance DESC);
+CREATE TABLE IF NOT EXISTS vectors (
+    id TEXT PRIMARY KEY,
+    memory_id TEXT NOT NULL,
+    dimensions INTEGER NOT NULL,
+    data_blob BLOB NOT NULL,
+    FOREIGN KEY(memory_id) REFERENCES memories(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS idx_vectors_memory ON vectors(memory_id);
+CREATE TABLE IF NOT EXISTS reflexion_episodes (
+    id TEXT PRIMARY KEY,
+    memory_id TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    context TEXT NOT NULL,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    FOREIGN KEY(memory_id) REFERENCES memories(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS idx_reflexion_memory ON reflexion_episodes(memory_id);
+CREATE TABLE IF NOT EXISTS skills (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    trigger_pattern TEXT NOT NULL,
+    success_count INTEGER NOT NULL DEFAULT 0,
+    last_used INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_skills_pattern ON skills(trigger_pattern);
+CREATE INDEX IF NOT EXISTS idx_skills_success ON skills(success_count DESC);
+CREATE TABLE IF NOT EXISTS causal_edges (
+    id TEXT PRIMARY KEY,
+    from_memory TEXT NOT NULL,
+    to_memory TEXT NOT NULL,
+    weight REAL NOT NULL,
+    edge_type TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    FOREIGN KEY(from_memory) REFERENCES memories(id) ON DELETE CASCADE,
+    FOREIGN KEY(to_memory) REFERENCES memories(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS idx_causal_from ON causal_edges(from_memory);
+CREATE INDEX IF NOT EXISTS idx_causal_to ON causal_edges(to_memory);
+CREATE TABLE IF NOT EXISTS architectures (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    paradigm TEXT NOT NULL,
+    substrate TEXT NOT NULL,
+    fitness_json TEXT NOT NULL,
+    lineage_json TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_architectures_paradigm ON architectures(paradigm);
+CREATE TABLE IF NOT EXISTS intelligences (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    arch_id TEXT NOT NULL,
+    maturity REAL NOT NULL,
+    capabilities_json TEXT NOT NULL,
+    memories_json TEXT NOT NULL,
+    state_json TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    FOREIGN KEY(arch_id) REFERENCES architectures(id) ON DELETE RESTRICT
+);
+CREATE INDEX IF NOT EXISTS idx_intelligences_arch ON intelligences(arch_id);
+CREATE INDEX IF NOT EXISTS idx_intelligences_maturity ON intelligences(maturity DESC);
+"""
+
+# FTS5 keeps its own copy of the text keyed by the memory's rowid. An external-content table would
+# be smaller, but the crate's INSERT OR REPLACE deletes the old row without firing a delete trigger,
+# which corrupts an external-content index. Here such a stale entry only points at a rowid that no
+# longer holds that text; searches join back to `memories` and check, and the store prunes them.
+#
+# Causal edges: inserts are found by rowid (a new row always gets a rowid above the snapshot's
+# maximum, REPLACE included, because SQLite picks it before deleting the conflicting row); updates
+# and deletes (cascades from a deleted memory included) are logged with the edge's rowid, so a
+# refresh also rescans rowids freed at the tail that a later insert may reuse.
+_OMEGA_V2_DDL = """
+CREATE VIRTUAL TABLE IF NOT EXISTS omega_memory_fts USING fts5(content, tokenize='porter unicode61');
+CREATE TRIGGER IF NOT EXISTS omega_memory_fts_insert AFTER INSERT ON memories BEGIN
+    DELETE FROM omega_memory_fts WHERE rowid = new.rowid;
+    INSERT INTO omega_memory_fts(rowid, content) VALUES (new.rowid, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS omega_memory_fts_update AFTER UPDATE OF content ON memories BEGIN
+    DELETE FROM omega_memory_fts WHERE rowid = old.rowid;
+    INSERT INTO omega_memory_fts(rowid, content) VALUES (new.rowid, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS omega_memory_fts_delete AFTER DELETE ON memories BEGIN
+    DELETE FROM omega_memory_fts WHERE rowid = old.rowid;
+END;
+INSERT INTO omega_memory_fts(rowid, content) SELECT rowid, content FROM memories;
+
+CREATE TABLE IF NOT EXISTS omega_edge_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    edge_id TEXT NOT NULL,
+    edge_rowid INTEGER NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('update', 'delete'))
+);
+CREATE TRIGGER IF NOT EXISTS omega_edge_log_update AFTER UPDATE ON causal_edges BEGIN
+    INSERT INTO omega_edge_log(edge_id, edge_rowid, op) VALUES (old.id, old.rowid, 'delete');
+    INSERT INTO omega_edge_log(edge_id, edge_rowid, op) VALUES (new.id, new.rowid, 'update');
+END;
+CREATE TRIGGER IF NOT EXISTS omega_edge_log_delete AFTER DELETE ON causal_edges BEGIN
+    INSERT INTO omega_edge_log(edge_id, edge_rowid, op) VALUES (old.id, old.rowid, 'delete');
+END;
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: ``version`` is the ``user_version`` after it is applied."""
+
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "crate_tables", _CRATE_DDL),
+    Migration(2, "memory_search_and_edge_log", _OMEGA_V2_DDL),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def table_names(conn: sqlite3.Connection) -> list[str]:
+    """Names of the ordinary and virtual tables in the main database."""
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name NOT LIKE 'omega_memory_fts_%' ORDER BY name"
+    )
+    return [r[0] for r in rows]
+
+
+def _check_adoptable(conn: sqlite3.Connection) -> None:
+    """Refuse a file that holds tables but is not an omega store (or a crate table is reshaped)."""
+    tables = set(table_names(conn))
+    if tables and not tables & CRATE_TABLES.keys():
+        shown = ", ".join(sorted(tables)[:5])
+        raise SchemaError(
+            f"this SQLite file is not an omega store (it holds {shown}); "
+            "open an omega store or a new path"
+        )
+    for table in tables & CRATE_TABLES.keys():
+        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')}
+        missing = [c for c in CRATE_TABLES[table] if c not in have]
+        if missing:
+            raise SchemaError(
+                f"table {table!r} lacks column(s) {', '.join(missing)}; "
+                "this file was not written by omega-persistence or omega-graph"
+            )
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the file."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Bring the schema to :data:`SCHEMA_VERSION` in one transaction; return (before, after).
+
+    A re-run is a no-op. A file from a newer omega-graph raises :class:`SchemaError` untouched.
+    ``conn`` must be in autocommit mode (``isolation_level=None``).
+    """
+    before = user_version(conn)
+    if before == SCHEMA_VERSION:
+        return before, before
+    _refuse_newer(before)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        before = user_version(conn)  # another process may have migrated meanwhile
+        _refuse_newer(before)
+        if before == 0:
+            _check_adoptable(conn)
+        for step in MIGRATIONS:
+            if step.version > before:
+                for statement in _statements(step.sql):
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return before, SCHEMA_VERSION
+
+
+def _refuse_newer(version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"the file has schema version {version}, newer than this omega-graph understands "
+            f"({SCHEMA_VERSION}); upgrade omega-graph to open it (nothing was changed)"
+        )
+
+
+def _statements(script: str) -> list[str]:
+    """Split a DDL script into complete statements (triggers hold inner semicolons)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.strip().splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
