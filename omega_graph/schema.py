@@ -198,8 +198,7 @@ def _check_adoptable(conn: sqlite3.Connection) -> None:
     if tables and not tables & CRATE_TABLES.keys():
         shown = ", ".join(sorted(tables)[:5])
         raise SchemaError(
-            f"this SQLite file is not an omega store (it holds {shown}); "
-            "open an omega store or a new path"
+            f"this SQLite file is not an omega store (it holds {shown}); open an omega store or a new path"
         )
     for table in tables & CRATE_TABLES.keys():
         have = {r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')}

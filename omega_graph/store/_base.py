@@ -43,7 +43,9 @@ def translate(err: sqlite3.Error, where: str) -> OmegaGraphError:
     if "readonly" in msg or "read-only" in msg:
         return DatabaseError(f"{where}: the file is read-only; copy it somewhere writable ({msg})")
     if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
-        return DatabaseError(f"{where}: not a SQLite database, or a damaged one ({msg}); check the path, or restore a backup")
+        return DatabaseError(
+            f"{where}: not a SQLite database, or a damaged one ({msg}); check the path, or restore a backup"
+        )
     return DatabaseError(f"{where}: {msg}")
 
 

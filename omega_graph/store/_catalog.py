@@ -98,9 +98,7 @@ class CatalogOps(StoreBase):
             raise ValidationError("get_skills_by_pattern", "text", text, "text (str)")
         needle = text.casefold()
         return [
-            StoredSkill(*r)
-            for r in self._conn.execute(_SKILLS_BY_SUCCESS)
-            if needle in str(r[3]).casefold()
+            StoredSkill(*r) for r in self._conn.execute(_SKILLS_BY_SUCCESS) if needle in str(r[3]).casefold()
         ]
 
     @db_errors

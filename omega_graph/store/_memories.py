@@ -183,7 +183,9 @@ class MemoryOps(StoreBase):
         query = np.asarray(vector, dtype=np.float64)
         norm = float(np.linalg.norm(query)) if query.ndim == 1 and query.size else 0.0
         if query.ndim != 1 or not query.size or not np.isfinite(query).all() or norm == 0.0:
-            raise ValidationError("similar_memories", "vector", vector, "a non-zero 1-D sequence of finite floats")
+            raise ValidationError(
+                "similar_memories", "vector", vector, "a non-zero 1-D sequence of finite floats"
+            )
         dim = query.size
         rows = self._conn.execute(
             "SELECT memory_id, data_blob FROM vectors WHERE dimensions = ? ORDER BY rowid", (dim,)
