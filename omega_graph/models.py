@@ -57,6 +57,11 @@ class _Record:
         return astuple(self)  # type: ignore[call-overload]
 
     @classmethod
+    def _make(cls, row: tuple):  # noqa: ANN206
+        """Build a record from a row of column values, in column order."""
+        return cls(*row)  # type: ignore[call-arg]
+
+    @classmethod
     def columns(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
 

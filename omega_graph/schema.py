@@ -8,9 +8,10 @@ Migrations
 ----------
 1. ``crate_tables``: the original crate's seven tables and indexes (``CREATE ... IF NOT EXISTS``, so a
    file the crate wrote is adopted in place).
-2. ``memory_search_and_edge_log``: an FTS5 index over memory content kept by triggers (robust to the
-   crate's ``INSERT OR REPLACE``, whose implicit delete fires no trigger), and a log of updated or
-   deleted causal edges that lets a graph snapshot catch up without a full reload.
+2. ``memory_search_and_edge_log``: an FTS5 index over memory content, brought up to date from a
+   trigger-fed list of changed rows (robust to the crate's ``INSERT OR REPLACE``, whose implicit
+   delete fires no trigger), and a log of updated or deleted causal edges that lets a graph snapshot
+   catch up without a full reload.
 
 Examples
 --------
@@ -127,10 +128,13 @@ CREATE INDEX IF NOT EXISTS idx_intelligences_arch ON intelligences(arch_id);
 CREATE INDEX IF NOT EXISTS idx_intelligences_maturity ON intelligences(maturity DESC);
 """
 
-# FTS5 keeps its own copy of the text keyed by the memory's rowid. An external-content table would
-# be smaller, but the crate's INSERT OR REPLACE deletes the old row without firing a delete trigger,
-# which corrupts an external-content index. Here such a stale entry only points at a rowid that no
-# longer holds that text; searches join back to `memories` and check, and the store prunes them.
+# Full-text search: an FTS5 index keyed by the memory's rowid. Triggers do not feed it directly:
+# FTS5 flushes its pending index data at every statement inside a transaction, which made each
+# indexed insert cost ~40 µs. Instead, cheap triggers note the rowid of every inserted, updated or
+# deleted memory in `omega_memory_fts_dirty`, and the store brings the index up to date in one bulk
+# statement before a search. The crate's INSERT OR REPLACE deletes the old row without firing a
+# delete trigger; its old index entry then points at a rowid that no longer holds that text, so
+# searches join back to `memories` and compare the content.
 #
 # Causal edges: inserts are found by rowid (a new row always gets a rowid above the snapshot's
 # maximum, REPLACE included, because SQLite picks it before deleting the conflicting row); updates
@@ -138,18 +142,18 @@ CREATE INDEX IF NOT EXISTS idx_intelligences_maturity ON intelligences(maturity 
 # refresh also rescans rowids freed at the tail that a later insert may reuse.
 _OMEGA_V2_DDL = """
 CREATE VIRTUAL TABLE IF NOT EXISTS omega_memory_fts USING fts5(content, tokenize='porter unicode61');
+CREATE TABLE IF NOT EXISTS omega_memory_fts_dirty (memory_rowid INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS omega_memory_fts_insert AFTER INSERT ON memories BEGIN
-    DELETE FROM omega_memory_fts WHERE rowid = new.rowid;
-    INSERT INTO omega_memory_fts(rowid, content) VALUES (new.rowid, new.content);
+    INSERT INTO omega_memory_fts_dirty(memory_rowid) VALUES (new.rowid);
 END;
 CREATE TRIGGER IF NOT EXISTS omega_memory_fts_update AFTER UPDATE OF content ON memories BEGIN
-    DELETE FROM omega_memory_fts WHERE rowid = old.rowid;
-    INSERT INTO omega_memory_fts(rowid, content) VALUES (new.rowid, new.content);
+    INSERT INTO omega_memory_fts_dirty(memory_rowid) VALUES (old.rowid);
+    INSERT INTO omega_memory_fts_dirty(memory_rowid) VALUES (new.rowid);
 END;
 CREATE TRIGGER IF NOT EXISTS omega_memory_fts_delete AFTER DELETE ON memories BEGIN
-    DELETE FROM omega_memory_fts WHERE rowid = old.rowid;
+    INSERT INTO omega_memory_fts_dirty(memory_rowid) VALUES (old.rowid);
 END;
-INSERT INTO omega_memory_fts(rowid, content) SELECT rowid, content FROM memories;
+INSERT INTO omega_memory_fts_dirty(memory_rowid) SELECT rowid FROM memories;
 
 CREATE TABLE IF NOT EXISTS omega_edge_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

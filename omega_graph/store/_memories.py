@@ -250,12 +250,29 @@ class MemoryOps(StoreBase):
 
     # ----- full-text search ----------------------------------------------------------------------
     @db_errors
+    def sync_search_index(self) -> int:
+        """Bring the full-text index up to date with every change to memories; return rows re-indexed.
+
+        Triggers record which memories changed (also when another program wrote them); this
+        indexes them in one bulk pass. :meth:`search_memories` calls it, so the first search after a
+        large import pays for indexing it.
+        """
+        conn = self._conn
+        if conn.execute("SELECT 1 FROM omega_memory_fts_dirty LIMIT 1").fetchone() is None:
+            return 0
+        with self.transaction():
+            for statement in _SYNC_SEARCH[:-1]:
+                conn.execute(statement)
+            return conn.execute(_SYNC_SEARCH[-1]).rowcount
+
+    @db_errors
     def search_memories(self, text: str, limit: int = 10) -> list[StoredMemory]:
         """Memories whose content matches the words of ``text``, best match first (FTS5 bm25).
 
-        Words are matched as plain terms (any of them; memories holding more and rarer ones rank
-        higher), with Porter stemming; punctuation and query operators in ``text`` are ignored, so
-        user text never becomes a query-syntax error. Ties keep insertion order.
+        Words are matched as plain terms with Porter stemming: memories holding every word come
+        first, ranked by bm25, then memories holding only some of them. Punctuation and query
+        operators in ``text`` are plain characters, so user text never becomes a query-syntax
+        error. Ties keep insertion order.
 
         >>> from omega_graph import OmegaStore, StoredMemory
         >>> store = OmegaStore.new_in_memory()
@@ -270,8 +287,23 @@ class MemoryOps(StoreBase):
         words = _WORD.findall(text)
         if not words:
             return []
-        query = " OR ".join(f'"{w}"' for w in words)
-        return [StoredMemory(*r) for r in self._conn.execute(_SEARCH, (query, limit))]
+        self.sync_search_index()
+        terms = [f'"{w}"' for w in words]
+        found = [StoredMemory(*r) for r in self._conn.execute(_SEARCH, (" AND ".join(terms), limit))]
+        if len(found) < limit and len(terms) > 1:  # then memories holding only some of the words
+            seen = {m.id for m in found}
+            more = self._conn.execute(_SEARCH, (" OR ".join(terms), limit + len(found)))
+            found += [m for m in map(StoredMemory._make, more) if m.id not in seen][: limit - len(found)]
+        return found
+
+
+_SYNC_SEARCH = (
+    "DELETE FROM omega_memory_fts WHERE rowid IN (SELECT memory_rowid FROM omega_memory_fts_dirty) "
+    "AND rowid <= (SELECT max(rowid) FROM omega_memory_fts)",
+    "INSERT INTO omega_memory_fts(rowid, content) SELECT rowid, content FROM memories "
+    "WHERE rowid IN (SELECT memory_rowid FROM omega_memory_fts_dirty) ORDER BY rowid",
+    "DELETE FROM omega_memory_fts_dirty",
+)
 
 
 def stream(cursor: sqlite3.Cursor, record: type) -> Iterator:
