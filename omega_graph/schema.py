@@ -32,7 +32,16 @@ from dataclasses import dataclass
 
 from .errors import SchemaError
 
-__all__ = ["CRATE_TABLES", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "table_names"]
+__all__ = [
+    "CRATE_TABLES",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Migration",
+    "check_usable",
+    "migrate",
+    "table_names",
+    "user_version",
+]
 
 #: The original crate's tables and their columns, in order.
 CRATE_TABLES: dict[str, tuple[str, ...]] = {
@@ -217,6 +226,18 @@ def _check_adoptable(conn: sqlite3.Connection) -> None:
 def user_version(conn: sqlite3.Connection) -> int:
     """The schema version recorded in the file."""
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def check_usable(conn: sqlite3.Connection) -> int:
+    """Raise :class:`SchemaError` unless migrate() could run on this file; return its version.
+
+    Reads only, so a refused file is left byte for byte as it was.
+    """
+    version = user_version(conn)
+    _refuse_newer(version)
+    if version == 0:
+        _check_adoptable(conn)
+    return version
 
 
 def migrate(conn: sqlite3.Connection) -> tuple[int, int]:

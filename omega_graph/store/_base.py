@@ -79,6 +79,7 @@ def connect(path: str | None) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails on a non-database
+        schema.check_usable(conn)  # before anything below writes to the file
         if path is not None:
             conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA synchronous = NORMAL")
