@@ -33,9 +33,34 @@ from .store import OmegaStore
 
 __version__ = "0.1.0"
 
+# The graph and analytics layers pull in scipy, pandas and duckdb: load them on first use so that
+# `import omega_graph` stays light.
+_LAZY = {
+    "Analytics": "omega_graph.analytics",
+    "CausalGraph": "omega_graph.graph",
+    "CausalPath": "omega_graph.graph",
+    "DataQualityWarning": "omega_graph.analytics",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'omega_graph' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 __all__ = [
+    "Analytics",
+    "CausalGraph",
+    "CausalPath",
     "ConflictError",
     "DatabaseError",
+    "DataQualityWarning",
     "DatabaseStatistics",
     "MissingDependencyError",
     "NoPathError",

@@ -1,0 +1,138 @@
+"""``report`` (the statistics report of a store) and ``demo`` (the sample store, a few answers, a report)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import OmegaGraphError
+from ._commands_query import print_path, statistics_rows
+from ._common import DB_ARGUMENT, open_store, progress_bar, progress_enabled, progress_options
+from ._output import echo_table
+
+__all__ = ["COMMANDS", "DEMO_DB", "DEMO_QUESTIONS"]
+
+#: File name of the sample store inside the demo directory.
+DEMO_DB = "omega-sample.db"
+#: The demo's path questions: (source, target, what it asks), on the bundled networks.
+DEMO_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("asia:smoke", "asia:dysp", "How does smoking lead to shortness of breath (Asia chest clinic)?"),
+    ("alarm:KINKEDTUBE", "alarm:HR", "How does a kinked ventilator tube reach the heart rate (ALARM)?"),
+)
+#: The memory whose causes the demo lists: blood pressure in the ALARM monitoring network.
+DEMO_CAUSES_OF = "alarm:BP"
+
+
+def _write_report(store: Any, out_dir: Path, enabled: bool) -> Any:
+    from ..report import write_report
+
+    with progress_bar("writing report", enabled) as progress:
+        return write_report(store, out_dir, progress=lambda step, done, total: progress(done, total, step))
+
+
+def _echo_written(result: Any) -> None:
+    figures = list(getattr(result, "figures", []) or [])
+    click.echo(f"report.md:   {os.fspath(result.markdown)}")
+    if figures:
+        click.echo(f"figures:     {len(figures)} PNG files in {os.fspath(Path(figures[0]).parent)}")
+    click.echo(f"report.html: {os.fspath(result.html)}")
+
+
+@click.command("report")
+@DB_ARGUMENT
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write into (created if missing) [default: <DB stem>-report].",
+)
+@progress_options
+def report_command(db: Path, out_dir: Path | None, quiet: bool, force_progress: bool) -> None:
+    """Write the statistics report of DB: report.html (self-contained), report.md and PNG figures.
+
+    Sections: overview counts, memories by tier and importance, causal graph structure, strongest
+    chains and most influential memories, skills, architectures and lineage, intelligences,
+    reflexion outcomes, activity over time. Ends by printing the path of report.html.
+    """
+    out_dir = out_dir if out_dir is not None else Path(f"{db.stem}-report")
+    with open_store(db) as store:
+        result = _write_report(store, out_dir, progress_enabled(quiet, force_progress))
+    if quiet:
+        click.echo(os.fspath(result.html))
+    else:
+        _echo_written(result)
+
+
+def _section(title: str) -> None:
+    click.echo("")
+    click.secho(title, bold=True)
+
+
+def _demo_answers(store: Any) -> None:
+    graph = store.causal_graph()
+    _section("What is in the store")
+    echo_table(["entity", "count"], statistics_rows(store.get_statistics()))
+
+    for src, dst, question in DEMO_QUESTIONS:
+        _section(question)
+        try:
+            print_path(graph.strongest_path(src, dst), "Strongest")
+        except OmegaGraphError as err:
+            click.echo(f"(no answer: {err})")
+
+    _section(f"What drives {DEMO_CAUSES_OF} (blood pressure, ALARM)? Its strongest causes:")
+    causes = graph.causes(DEMO_CAUSES_OF).head(8)
+    echo_table(list(causes.columns), causes.itertuples(index=False, name=None))
+
+    _section("Which memories are most influential (weighted PageRank)?")
+    top = graph.influence().sort_values(["rank", "memory_id"], kind="stable").head(5)
+    echo_table(
+        ["rank", "memory_id", "score"], top[["rank", "memory_id", "score"]].itertuples(index=False, name=None)
+    )
+
+    _section("Is the causal graph a DAG?")
+    if graph.is_dag():
+        click.echo("yes: no cycles")
+    else:
+        for cycle in graph.find_cycles(limit=3):
+            cycle = list(cycle)
+            click.echo("no, it has the cycle " + " -> ".join([*cycle, cycle[0]]))
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("omega-demo"),
+    show_default=True,
+    help="Directory for the sample store and the report (created if missing; rebuilt if present).",
+)
+@progress_options
+def demo_command(out_dir: Path, quiet: bool, force_progress: bool) -> None:
+    """Build the sample store from six published causal networks, ask it a few causal questions,
+    write its HTML report, and print the path of report.html to open.
+
+    The store is OUT/omega-sample.db (rebuilt on every run, deterministically); the report goes to
+    OUT/report/. Query it further with the other commands, e.g.
+    `omega-graph effects omega-demo/omega-sample.db asia:smoke`.
+    """
+    from ..sample import build_sample_store
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db = out_dir / DEMO_DB
+    with build_sample_store(db, overwrite=True) as store:
+        click.echo(f"Built the sample store {os.fspath(db)} from the bundled networks (data/README.md).")
+        _demo_answers(store)
+        _section("The statistics report")
+        result = _write_report(store, out_dir / "report", progress_enabled(quiet, force_progress))
+        _echo_written(result)
+    click.echo("")
+    click.echo(f"Open {Path(result.html).absolute()}")
+
+
+COMMANDS = [report_command, demo_command]

@@ -1,0 +1,11 @@
+"""The causal graph layer: path and influence questions over a snapshot of a store's causal edges.
+
+``store.causal_graph(...)`` returns a :class:`CausalGraph`; see its docstring for the semantics.
+Modules: :mod:`.snapshot` (the arrays), :mod:`.loading` (reading, refresh), :mod:`.paths`,
+:mod:`.reach`, :mod:`.influence`, :mod:`.structure`.
+"""
+
+from .causal_graph import CausalGraph
+from .paths import CausalPath
+
+__all__ = ["CausalGraph", "CausalPath"]

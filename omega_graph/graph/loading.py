@@ -1,0 +1,506 @@
+"""Reading a snapshot from the store: bulk load, incremental refresh, and edge ids for answers.
+
+Reading never writes. A file store is read through a private read-only sqlite3 connection
+(``file:...?mode=ro``), which also sees other connections' commits; an in-memory store through
+``store.connection``, inside ``BEGIN``/``COMMIT`` unless the store has a transaction open.
+
+Bulk load (file stores): DuckDB's SQLite scanner reads both tables as columns and joins the text ids
+to node indices, so Python only touches numbers. DuckDB opens its own SQLite connections, so the load
+is bracketed by ``PRAGMA data_version`` on our connection: if anyone committed meanwhile the load is
+repeated (twice), then done through sqlite3 in one read transaction. In-memory stores, and files
+the scanner cannot read, use sqlite3.
+
+Refresh: new edge rows have rowids above the snapshot's largest (SQLite picks a new rowid above the
+maximum, even for ``INSERT OR REPLACE``); updates and deletes, foreign-key cascades included, are in
+``omega_edge_log``. A refresh re-reads the logged rowids and everything above
+``min(old max rowid, smallest deleted rowid - 1)`` (a rowid freed at the tail can be reused), drops a
+snapshot edge whose id reappears under a new rowid (the crate's ``INSERT OR REPLACE`` deletes without a
+log entry), and falls back to a full load when the log was pruned. Memories have no log: a refresh
+compares ``count(*)``, ``max(rowid)`` and the id at the old largest rowid; rows above the old maximum
+that account for the whole difference are appended, anything else reloads the memory list (one pass
+over ``memories``). Not seen by a refresh (no log records them): a memory's ``tier`` / ``importance``
+changed in place, and deleting edgeless memories at the tail then re-storing the same last id with the
+same count (node attributes and such isolated nodes then lag until a new snapshot).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import urllib.parse
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConflictError, DatabaseError
+from .snapshot import GraphData, SnapshotState, hash_strings
+
+__all__ = ["Filters", "Source", "edge_labels", "load", "refresh"]
+
+_CHUNK = 500  # parameters per IN (...) list
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which edges a snapshot keeps (bounds inclusive)."""
+
+    min_weight: float = 0.0
+    edge_types: tuple[str, ...] | None = None
+    as_of: int | None = None
+
+    def where(self, alias: str = "e") -> tuple[str, list[Any]]:
+        """SQL predicate (valid in SQLite and DuckDB) and its parameters."""
+        clauses = [f"{alias}.weight >= ?"]
+        params: list[Any] = [self.min_weight]
+        if self.edge_types is not None:
+            if self.edge_types:
+                clauses.append(f"{alias}.edge_type IN ({', '.join('?' * len(self.edge_types))})")
+                params.extend(self.edge_types)
+            else:
+                clauses.append("0 = 1")
+        if self.as_of is not None:
+            clauses.append(f"{alias}.created_at <= ?")
+            params.append(self.as_of)
+        return " AND ".join(clauses), params
+
+
+class Source:
+    """How a snapshot reads its store (see module doc)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.path: str | None = store.path
+        self._ro: sqlite3.Connection | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    def close(self) -> None:
+        """Close the private read-only connection (reopened on the next read)."""
+        if self._finalizer is not None:
+            self._finalizer()
+            self._finalizer = self._ro = None
+
+    def _open_ro(self) -> sqlite3.Connection:
+        assert self.path is not None
+        uri = f"file:{urllib.parse.quote(self.path)}?mode=ro"
+        try:
+            return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot read {self.path!r} for the causal graph ({err})") from err
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read from, outside any transaction (file stores: a private read-only one,
+        opened once and closed with the graph)."""
+        if self.path is None:
+            yield self.store.connection
+            return
+        if self._ro is None:  # kept open: answers fetch edge ids, and a connect costs more than the query
+            self._ro = self._open_ro()
+            self._finalizer = weakref.finalize(self, self._ro.close)
+        yield self._ro
+
+    @contextmanager
+    def read(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """One consistent read: ``BEGIN`` ... ``COMMIT`` unless a transaction is already open."""
+        with self.connection() if conn is None else _given(conn) as c:
+            if c.in_transaction:
+                yield c
+                return
+            c.execute("BEGIN")
+            try:
+                yield c
+            finally:
+                c.execute("COMMIT")
+
+
+@contextmanager
+def _given(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    yield conn
+
+
+def edge_position(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(max causal_edges rowid, last omega_edge_log seq): equal values mean no edge changed."""
+    edge_max = conn.execute("SELECT coalesce(max(rowid), 0) FROM causal_edges").fetchone()[0]
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'omega_edge_log'").fetchone()
+    return int(edge_max), int(row[0]) if row else 0
+
+
+def read_state(conn: sqlite3.Connection) -> SnapshotState:
+    """The store's position: max edge rowid (and its id), last log seq, memory count and max rowid."""
+    edge_max, seq = edge_position(conn)
+    count, mem_max = conn.execute("SELECT count(*), coalesce(max(rowid), 0) FROM memories").fetchone()
+    row = conn.execute("SELECT id FROM causal_edges WHERE rowid = ?", (edge_max,)).fetchone()
+    return SnapshotState(edge_max, seq, int(count), int(mem_max), row[0] if row else None)
+
+
+# ----- bulk load -------------------------------------------------------------------------------------
+def load(source: Source, filters: Filters) -> GraphData:
+    """A full snapshot of the store (see module doc for how consistency is kept)."""
+    if source.path is None:
+        with source.read() as conn:
+            return _load_sqlite(conn, filters)
+    with source.connection() as conn:
+        if read_state(conn).edge_max_rowid < DUCKDB_MIN_EDGES:
+            with source.read(conn) as c:
+                return _load_sqlite(c, filters)
+        for _ in range(3):
+            before = conn.execute("PRAGMA data_version").fetchone()[0]
+            with source.read(conn) as c:
+                state = read_state(c)
+            try:
+                data = _load_duckdb(source.path, filters, state)
+            except (ImportError, _duck_errors()):  # no scanner, or it cannot read this file: sqlite3
+                break
+            if conn.execute("PRAGMA data_version").fetchone()[0] == before:
+                return data
+        with source.read(conn) as c:
+            return _load_sqlite(c, filters)
+
+
+def _duck_errors() -> type[Exception]:
+    import duckdb
+
+    return duckdb.Error
+
+
+def _load_sqlite(conn: sqlite3.Connection, filters: Filters) -> GraphData:
+    """Everything through sqlite3, inside the caller's read transaction."""
+    state = read_state(conn)
+    nodes = conn.execute("SELECT rowid, id, tier, importance FROM memories").fetchall()
+    where, params = filters.where()
+    rows = conn.execute(
+        "SELECT e.rowid, e.id, e.from_memory, e.to_memory, e.weight, e.edge_type, e.created_at "
+        f"FROM causal_edges e WHERE {where}",
+        params,
+    ).fetchall()
+    hashes = hash_strings([r[1] for r in rows]).tolist()
+    edges = [(r[0], h, r[2], r[3], r[4], r[5], r[6]) for r, h in zip(rows, hashes, strict=True)]
+    return GraphData.from_rows(nodes, edges, state)
+
+
+_DUCK_NODES = """
+CREATE TEMP TABLE omega_nodes AS
+SELECT (row_number() OVER (ORDER BY id) - 1)::INTEGER AS ix, rowid AS mrow, id, tier, importance
+FROM omega_src.memories WHERE rowid <= ?
+"""
+# One streaming pass over the edges: text ids become node indices in DuckDB's hash joins, the edge
+# id and type become 64-bit hashes; nothing textual is materialised or handed to Python.
+_DUCK_EDGES = """
+SELECT f.ix AS s, t.ix AS d, e.weight AS w, e.created_at AS c, e.rowid AS r, hash(e.id) AS h,
+       hash(e.edge_type) AS th
+FROM omega_src.causal_edges e
+JOIN omega_nodes f ON f.id = e.from_memory
+JOIN omega_nodes t ON t.id = e.to_memory
+WHERE e.rowid <= ? AND {where}
+ORDER BY s, d, w DESC, r
+"""
+
+#: Below this many edges (by max rowid) sqlite3 alone is faster than starting DuckDB.
+DUCKDB_MIN_EDGES = 200_000
+
+
+def _load_duckdb(path: str, filters: Filters, state: SnapshotState) -> GraphData:
+    import pandas as pd
+
+    from ..analytics._duck import connect
+
+    con = connect(allow_install=False)
+    try:
+        quoted = path.replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS omega_src (TYPE sqlite, READ_ONLY)")
+        con.execute(_DUCK_NODES, [state.memory_max_rowid])
+        nodes = con.execute("SELECT mrow, id, tier, importance FROM omega_nodes ORDER BY ix").fetchnumpy()
+        where, params = filters.where()
+        e = con.execute(_DUCK_EDGES.format(where=where), [state.edge_max_rowid, *params]).fetchnumpy()
+        names = [r[0] for r in con.execute(
+            f"SELECT DISTINCT edge_type FROM omega_src.causal_edges e WHERE e.rowid <= ? AND {where}",
+            [state.edge_max_rowid, *params],
+        ).fetchall()] if len(e["th"]) else []  # fmt: skip
+    finally:
+        con.close()
+
+    def col(arrays: dict[str, Any], name: str, dtype: Any) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(arrays[name]), dtype=dtype)
+
+    names.sort()
+    by_hash = dict(zip(hash_strings(names).tolist(), range(len(names)), strict=True))
+    codes, uniques = pd.factorize(col(e, "th", np.uint64))
+    type_code = np.array([by_hash[int(u)] for u in uniques] or [0], dtype=np.int16)
+    return GraphData(
+        node_ids=np.asarray(nodes["id"]).tolist(),
+        node_rowid=col(nodes, "mrow", np.int64),
+        tier=col(nodes, "tier", np.int64),
+        importance=col(nodes, "importance", np.float64),
+        src=col(e, "s", np.int32),
+        dst=col(e, "d", np.int32),
+        weight=col(e, "w", np.float64),
+        created=col(e, "c", np.int64),
+        etype=type_code[codes],
+        erowid=col(e, "r", np.int64),
+        ehash=col(e, "h", np.uint64),
+        type_names=names,
+        state=state,
+    )
+
+
+# ----- refresh ---------------------------------------------------------------------------------------
+def refresh(data: GraphData, source: Source, filters: Filters) -> GraphData:  # noqa: C901
+    """``data`` brought up to date with the store; a new :class:`GraphData` (``data`` is untouched)."""
+    with source.read() as conn:
+        state = read_state(conn)
+        old = data.state
+        same_last = old.memory_max_rowid == 0 or _id_at(conn, old.memory_max_rowid) == _id_at_snapshot(data)
+        if state == old and same_last:
+            return data
+        logged = state.log_seq - old.log_seq
+        have = conn.execute("SELECT count(*) FROM omega_edge_log WHERE seq > ?", (old.log_seq,)).fetchone()[0]
+        replayable = logged >= 0 and have == logged  # else the log was pruned or reset
+        if not replayable and source.path is None:
+            return _load_sqlite(conn, filters)
+        if replayable:
+            log = conn.execute(
+                "SELECT edge_id, edge_rowid, op FROM omega_edge_log WHERE seq > ? ORDER BY seq", (old.log_seq,)
+            ).fetchall()
+            last_op = {r: op for _, r, op in log}
+            cols = "rowid, id, from_memory, to_memory, weight, edge_type, created_at"
+            fresh = conn.execute(f"SELECT {cols} FROM causal_edges WHERE rowid > ?", (old.edge_max_rowid,)).fetchall()
+            # An id seen in the log or in a new row, held by the snapshot at an unlogged rowid, moved:
+            # its old row was deleted without a log entry (INSERT OR REPLACE).
+            busy_ids = [e for e, _, _ in log] + [r[1] for r in fresh]
+            busy = hash_strings(busy_ids)
+            logged_rows = np.fromiter(last_op, np.int64, len(last_op))
+            moved = np.isin(data.ehash, busy) & ~np.isin(data.erowid, logged_rows)
+            floor = _stable_floor(conn, data, set(last_op), set(busy_ids), busy, moved)
+            touched = sorted(r for r in last_op if r <= floor)
+            new_mem = conn.execute(
+                "SELECT rowid, id, tier, importance FROM memories WHERE rowid > ?", (old.memory_max_rowid,)
+            ).fetchall()
+            reload_memories = state.memory_count != old.memory_count + len(new_mem) or not same_last
+            if reload_memories:
+                new_mem = conn.execute("SELECT rowid, id, tier, importance FROM memories").fetchall()
+            rows = fresh + conn.execute(
+                f"SELECT {cols} FROM causal_edges WHERE rowid > ? AND rowid <= ?", (floor, old.edge_max_rowid)
+            ).fetchall()
+            for i in range(0, len(touched), _CHUNK):
+                chunk = touched[i : i + _CHUNK]
+                rows += conn.execute(
+                    f"SELECT {cols} FROM causal_edges WHERE rowid IN ({', '.join('?' * len(chunk))})", chunk
+                ).fetchall()
+    if not replayable:
+        return load(source, filters)
+    return _apply(data, state, new_mem, reload_memories, floor, touched, rows, moved, filters)
+
+
+def _stable_floor(
+    conn: sqlite3.Connection, data: GraphData, logged: set[int], busy_ids: set[str], busy: np.ndarray,
+    moved: np.ndarray,
+) -> int:
+    """A rowid that no row inserted since the snapshot can be at or below.
+
+    SQLite gives a new row ``max(rowid) + 1``. A row that existed at the snapshot and is still there,
+    never logged and whose id was never re-stored or deleted elsewhere, existed the whole time, so the
+    table's maximum never fell below it: rows inserted since lie above it. The snapshot's last row is
+    checked first (the usual case: nothing re-read below the old maximum), then the snapshot's kept
+    rows from the top. 0 when none qualifies (everything is re-read).
+    """
+    old = data.state
+    if old.edge_max_rowid == 0:
+        return 0
+    if old.edge_max_rowid not in logged and old.edge_max_id is not None and old.edge_max_id not in busy_ids:
+        row = conn.execute("SELECT id FROM causal_edges WHERE rowid = ?", (old.edge_max_rowid,)).fetchone()
+        if row is not None and row[0] == old.edge_max_id:
+            return old.edge_max_rowid
+    ok = ~moved & ~np.isin(data.ehash, busy) & ~np.isin(data.erowid, np.fromiter(logged, np.int64, len(logged)))
+    candidates = np.sort(data.erowid[ok])[::-1]
+    want = dict(zip(data.erowid[ok].tolist(), data.ehash[ok].tolist(), strict=True))
+    for i in range(0, len(candidates), _CHUNK):
+        chunk = candidates[i : i + _CHUNK].tolist()
+        found = dict(conn.execute(
+            f"SELECT rowid, id FROM causal_edges WHERE rowid IN ({', '.join('?' * len(chunk))})", chunk
+        ).fetchall())  # fmt: skip
+        present = [r for r in chunk if r in found]
+        hashes = dict(zip(present, hash_strings([found[r] for r in present]).tolist(), strict=True))
+        for r in chunk:  # descending
+            if hashes.get(r) == want[r]:
+                return r
+    return 0
+
+
+def _filtered(rows: list[tuple], hashes: np.ndarray, f: Filters) -> tuple[list[tuple], np.ndarray]:
+    """The rows a snapshot with filters ``f`` keeps (same predicates as :meth:`Filters.where`)."""
+    types = None if f.edge_types is None else set(f.edge_types)
+    ok = [
+        r[4] >= f.min_weight and (types is None or r[5] in types) and (f.as_of is None or r[6] <= f.as_of)
+        for r in rows
+    ]
+    return [r for r, k in zip(rows, ok, strict=True) if k], hashes[np.array(ok, dtype=bool)] if rows else hashes
+
+
+def _id_at(conn: sqlite3.Connection, rowid: int) -> str | None:
+    row = conn.execute("SELECT id FROM memories WHERE rowid = ?", (rowid,)).fetchone()
+    return row[0] if row else None
+
+
+def _id_at_snapshot(data: GraphData) -> str | None:
+    """The id the snapshot's largest memory rowid held (None if that memory was not read)."""
+    where = np.flatnonzero(data.node_rowid == data.state.memory_max_rowid)
+    return data.node_ids[int(where[0])] if len(where) else None
+
+
+def _apply(
+    data: GraphData,
+    state: SnapshotState,
+    mem_rows: list[tuple],
+    reload_memories: bool,
+    floor: int,
+    touched: Sequence[int],
+    rows: list[tuple],
+    moved: np.ndarray,
+    filters: Filters,
+) -> GraphData:
+    # 1. nodes, and the (monotone) map from old node index to new node index (-1: gone)
+    if reload_memories:
+        mem_rows = sorted(mem_rows, key=lambda r: r[1])
+        node_ids = [r[1] for r in mem_rows]
+        pos = {m: i for i, m in enumerate(node_ids)}
+        remap = np.array([pos.get(m, -1) for m in data.node_ids], dtype=np.int64)
+        node_rowid = np.array([r[0] for r in mem_rows], dtype=np.int64)
+        tier = np.array([r[2] for r in mem_rows], dtype=np.int64)
+        importance = np.array([r[3] for r in mem_rows], dtype=np.float64)
+    elif mem_rows:
+        mem_rows = sorted(mem_rows, key=lambda r: r[1])
+        new_ids = [r[1] for r in mem_rows]
+        at = np.searchsorted(np.array(data.node_ids, dtype=object), np.array(new_ids, dtype=object))
+        remap = np.arange(data.n_nodes, dtype=np.int64) + np.searchsorted(at, np.arange(data.n_nodes), "right")
+        dest = at + np.arange(len(at))
+        n = data.n_nodes + len(new_ids)
+        node_ids = [""] * n
+        keep_slots = np.ones(n, dtype=bool)
+        keep_slots[dest] = False
+        for i, j in enumerate(np.flatnonzero(keep_slots).tolist()):
+            node_ids[j] = data.node_ids[i]
+        for k, j in enumerate(dest.tolist()):
+            node_ids[j] = new_ids[k]
+        node_rowid, tier, importance = (np.empty(n, dtype=a.dtype) for a in (data.node_rowid, data.tier, data.importance))
+        for arr, old_arr, col in ((node_rowid, data.node_rowid, 0), (tier, data.tier, 2), (importance, data.importance, 3)):
+            arr[keep_slots] = old_arr
+            arr[dest] = [r[col] for r in mem_rows]
+    else:
+        node_ids, node_rowid, tier, importance = data.node_ids, data.node_rowid, data.tier, data.importance
+        remap = None
+
+    # 2. old edges that survive: not re-read, not moved, endpoints still present, id nowhere else
+    keep = (data.erowid <= floor) & ~moved
+    if len(touched):
+        keep &= ~np.isin(data.erowid, np.asarray(touched, dtype=np.int64))
+    row_hash = hash_strings([r[1] for r in rows])
+    if len(rows):
+        keep &= ~np.isin(data.ehash, row_hash)  # an id lives in one row: the re-read one wins
+    rows, row_hash = _filtered(rows, row_hash, filters)
+    src, dst = data.src, data.dst
+    if remap is not None:
+        src, dst = remap[src], remap[dst]
+        keep &= (src >= 0) & (dst >= 0)
+
+    # 3. the re-read rows, with edge types merged into the sorted name list
+    lookup = {m: i for i, m in enumerate(node_ids)} if rows and len(rows) * 20 > len(node_ids) else None
+
+    def find(m: str) -> int:
+        if lookup is not None:
+            return lookup.get(m, -1)
+        from bisect import bisect_left
+
+        i = bisect_left(node_ids, m)
+        return i if i < len(node_ids) and node_ids[i] == m else -1
+
+    ends = [(find(r[2]), find(r[3])) for r in rows]
+    ok = [a >= 0 and b >= 0 for a, b in ends]
+    type_names = sorted(set(data.type_names) | {r[5] for r, good in zip(rows, ok, strict=True) if good})
+    code = {t: i for i, t in enumerate(type_names)}
+    type_remap = np.array([code[t] for t in data.type_names] or [0], dtype=np.int16)
+    new = [(r, e, h) for r, e, h, good in zip(rows, ends, row_hash.tolist(), ok, strict=True) if good]
+
+    def cat(old: np.ndarray, values: list[Any]) -> np.ndarray:
+        return np.concatenate([old[keep], np.asarray(values, dtype=old.dtype)])
+
+    out = GraphData(
+        node_ids=node_ids,
+        node_rowid=node_rowid,
+        tier=tier,
+        importance=importance,
+        src=cat(src.astype(np.int32), [e[0] for _, e, _ in new]),
+        dst=cat(dst.astype(np.int32), [e[1] for _, e, _ in new]),
+        weight=cat(data.weight, [r[4] for r, _, _ in new]),
+        created=cat(data.created, [r[6] for r, _, _ in new]),
+        etype=cat(type_remap[data.etype] if len(data.etype) else data.etype, [code[r[5]] for r, _, _ in new]),
+        erowid=cat(data.erowid, [r[0] for r, _, _ in new]),
+        ehash=cat(data.ehash, [h for _, _, h in new]),
+        type_names=type_names,
+        state=state,
+    )
+    return out.sorted_edges()
+
+
+# ----- edge ids for answers -------------------------------------------------------------------------
+def edge_labels(data: GraphData, source: Source, positions: Sequence[int] | None = None) -> list[str]:
+    """The ids of the edges at ``positions`` (all edges when None) as they were in the snapshot.
+
+    The current row at each rowid is checked against the snapshot's id hash; a row changed since
+    the snapshot is looked up in ``omega_edge_log`` and among rows inserted since. If the store changed
+    so much that an id cannot be recovered, :class:`ConflictError` asks for a refresh.
+    """
+    pos = np.arange(data.n_edges) if positions is None else np.asarray(positions, dtype=np.int64)
+    if len(pos) == 0:
+        return []
+    rowids = data.erowid[pos]
+    want = data.ehash[pos]
+    out: list[str | None] = [None] * len(pos)
+    with source.read() as conn:
+        if positions is None:
+            current = dict(conn.execute("SELECT rowid, id FROM causal_edges").fetchall())
+        else:
+            current = {}
+            unique = sorted(set(rowids.tolist()))
+            for i in range(0, len(unique), _CHUNK):
+                chunk = unique[i : i + _CHUNK]
+                current.update(
+                    conn.execute(
+                        f"SELECT rowid, id FROM causal_edges WHERE rowid IN ({', '.join('?' * len(chunk))})",
+                        chunk,
+                    ).fetchall()
+                )
+        found = [current.get(r) for r in rowids.tolist()]
+        if edge_position(conn) == (data.state.edge_max_rowid, data.state.log_seq):
+            return found  # type: ignore[return-value]  # no edge changed: every rowid holds its id
+        _match(out, found, want)
+        missing = [i for i, v in enumerate(out) if v is None]
+        if missing:  # changed since the snapshot: the log holds the id a rowid had, then newer rows
+            cands = conn.execute(
+                "SELECT edge_rowid, edge_id FROM omega_edge_log WHERE seq > ? ORDER BY seq",
+                (data.state.log_seq,),
+            ).fetchall()
+            cands += conn.execute(
+                "SELECT rowid, id FROM causal_edges WHERE rowid > ?", (data.state.edge_max_rowid,)
+            ).fetchall()
+            by_hash = dict(zip(hash_strings([c[1] for c in cands]).tolist(), (c[1] for c in cands), strict=True))
+            for i in missing:
+                out[i] = by_hash.get(int(want[i]))
+    lost = [i for i, v in enumerate(out) if v is None]
+    if lost:
+        raise ConflictError(
+            f"the store changed since this graph snapshot was taken and {len(lost)} edge id(s) "
+            f"(e.g. the edge stored at rowid {int(rowids[lost[0]])}) can no longer be recovered; "
+            "call refresh() on the graph and ask again"
+        )
+    return out  # type: ignore[return-value]
+
+
+def _match(out: list[str | None], found: list[str | None], want: np.ndarray) -> None:
+    present = [i for i, v in enumerate(found) if v is not None]
+    hashes = hash_strings([found[i] for i in present])  # type: ignore[misc]
+    for i, h in zip(present, hashes.tolist(), strict=True):
+        if h == int(want[i]):
+            out[i] = found[i]

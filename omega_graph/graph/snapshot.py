@@ -1,0 +1,330 @@
+"""The snapshot's data: memories and causal edges as compact integer-indexed numpy arrays.
+
+Layout
+------
+Nodes are the store's memories in id order (``node_ids`` is sorted, so an id is found by bisection
+and "ties broken by id" is "ties broken by index"). Edges are parallel arrays kept sorted by
+``(src, dst, -weight, rowid)``: the edges leaving a node are contiguous (a CSR without a copy), and
+the first edge of each ``(src, dst)`` run is the strongest of its parallel edges (ties: the earliest
+stored, lowest rowid). Edge ids are not held as text: each edge keeps its SQLite rowid and a 64-bit
+hash of its id, and ids are fetched (and checked against the hash) only for answers.
+
+Derived structures (collapsed adjacency both ways, scipy matrices) are built on first use and cached.
+
+Examples
+--------
+>>> import numpy as np
+>>> d = GraphData.from_rows(
+...     nodes=[(1, "a", 1, 0.5), (2, "b", 2, 0.1), (3, "c", 3, 0.9)],
+...     edges=[(1, 11, "a", "b", 0.9, "causes", 0), (2, 12, "a", "b", 0.4, "causes", 0),
+...            (3, 13, "b", "c", 0.5, "enables", 0)],
+...     state=SnapshotState(3, 0, 3, 3))
+>>> d.n_nodes, d.n_edges
+(3, 3)
+>>> fwd = d.forward()
+>>> fwd.neighbors(0).tolist(), fwd.weights(0).tolist()
+([1], [0.9])
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import NotFoundError, ValidationError
+
+__all__ = ["Adjacency", "GraphData", "SnapshotState", "hash_strings"]
+
+
+@dataclass(frozen=True)
+class SnapshotState:
+    """Where the snapshot stands in the store: what a refresh compares against.
+
+    ``edge_max_rowid`` is the largest ``causal_edges`` rowid (filtered or not), ``log_seq`` the
+    last ``omega_edge_log`` sequence number, ``memory_count`` / ``memory_max_rowid`` describe the
+    ``memories`` table, ``edge_max_id`` the id of the edge at ``edge_max_rowid``.
+    """
+
+    edge_max_rowid: int
+    log_seq: int
+    memory_count: int
+    memory_max_rowid: int
+    edge_max_id: str | None = None  # the id held by the row at edge_max_rowid
+
+
+@dataclass(frozen=True)
+class Adjacency:
+    """A collapsed CSR adjacency: one entry per linked ``(u, v)`` pair, the strongest parallel edge.
+
+    ``nbr[indptr[u]:indptr[u + 1]]`` are u's neighbours (ascending), ``weight`` the strongest
+    parallel weight and ``edge`` that edge's position in the snapshot's edge arrays.
+    """
+
+    indptr: np.ndarray
+    nbr: np.ndarray
+    weight: np.ndarray
+    edge: np.ndarray
+
+    def neighbors(self, u: int) -> np.ndarray:
+        return self.nbr[self.indptr[u] : self.indptr[u + 1]]
+
+    def weights(self, u: int) -> np.ndarray:
+        return self.weight[self.indptr[u] : self.indptr[u + 1]]
+
+
+def hash_strings(values: Sequence[str]) -> np.ndarray:
+    """DuckDB's 64-bit ``hash()`` of each string, in order (the same function the bulk loader uses).
+
+    >>> h = hash_strings(["e1", "e2", "e1"])
+    >>> h.dtype.name, bool(h[0] == h[2]), bool(h[0] != h[1])
+    ('uint64', True, True)
+    """
+    if len(values) == 0:
+        return np.empty(0, dtype=np.uint64)
+    import duckdb
+
+    with duckdb.connect(":memory:") as con:
+        row = con.execute("SELECT list_transform(?::VARCHAR[], x -> hash(x))", [list(values)]).fetchone()
+    return np.asarray(row[0] if row else [], dtype=np.uint64)
+
+
+@dataclass(eq=False)
+class GraphData:
+    """Arrays of one snapshot. Edges are sorted by ``(src, dst, -weight, rowid)`` (see module doc)."""
+
+    node_ids: list[str]
+    node_rowid: np.ndarray  # int64 memory rowid per node
+    tier: np.ndarray  # int64
+    importance: np.ndarray  # float64
+    src: np.ndarray  # int32
+    dst: np.ndarray  # int32
+    weight: np.ndarray  # float64
+    created: np.ndarray  # int64
+    etype: np.ndarray  # int16 code into type_names
+    erowid: np.ndarray  # int64
+    ehash: np.ndarray  # uint64 hash of the edge id
+    type_names: list[str]
+    state: SnapshotState
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # ----- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_rows(
+        cls,
+        nodes: Iterable[tuple[int, str, int, float]],
+        edges: Iterable[tuple[int, int, str, str, float, str, int]],
+        state: SnapshotState,
+    ) -> GraphData:
+        """Build from plain rows: nodes ``(rowid, id, tier, importance)``, edges ``(rowid, id_hash,
+        from_id, to_id, weight, edge_type, created_at)``. Edges whose endpoint is not a node are left out
+        (only files written with foreign keys off can hold them)."""
+        node_rows = sorted(nodes, key=lambda r: r[1])
+        node_ids = [r[1] for r in node_rows]
+        index = {m: i for i, m in enumerate(node_ids)}
+        kept = [e for e in edges if e[2] in index and e[3] in index]
+        type_names = sorted({e[5] for e in kept})
+        code = {t: i for i, t in enumerate(type_names)}
+        data = cls(
+            node_ids=node_ids,
+            node_rowid=np.array([r[0] for r in node_rows], dtype=np.int64),
+            tier=np.array([r[2] for r in node_rows], dtype=np.int64),
+            importance=np.array([r[3] for r in node_rows], dtype=np.float64),
+            src=np.array([index[e[2]] for e in kept], dtype=np.int32),
+            dst=np.array([index[e[3]] for e in kept], dtype=np.int32),
+            weight=np.array([e[4] for e in kept], dtype=np.float64),
+            created=np.array([e[6] for e in kept], dtype=np.int64),
+            etype=np.array([code[e[5]] for e in kept], dtype=np.int16),
+            erowid=np.array([e[0] for e in kept], dtype=np.int64),
+            ehash=np.array([e[1] for e in kept], dtype=np.uint64),
+            type_names=type_names,
+            state=state,
+        )
+        return data.sorted_edges()
+
+    def sorted_edges(self) -> GraphData:
+        """Put the edge arrays in canonical ``(src, dst, -weight, rowid)`` order (in place)."""
+        order = np.lexsort((self.erowid, -self.weight, self.dst, self.src))
+        if not np.array_equal(order, np.arange(len(order))):
+            for name in ("src", "dst", "weight", "created", "etype", "erowid", "ehash"):
+                setattr(self, name, getattr(self, name)[order])
+        self._cache.clear()
+        return self
+
+    # ----- sizes and lookups ----------------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_ids)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.src)
+
+    def find(self, memory_id: str) -> int:
+        """Node index of ``memory_id``, or -1."""
+        i = bisect_left(self.node_ids, memory_id)
+        return i if i < len(self.node_ids) and self.node_ids[i] == memory_id else -1
+
+    def index(self, memory_id: object, role: str = "memory") -> int:
+        """Node index of ``memory_id``; :class:`NotFoundError` naming it when it is not in the snapshot."""
+        if not isinstance(memory_id, str):
+            raise ValidationError("causal graph", role, memory_id, "a memory id (str)")
+        i = self.find(memory_id)
+        if i < 0:
+            raise NotFoundError(
+                "memory",
+                memory_id,
+                "it is not in this graph snapshot; check the id, or call refresh() if it was stored since",
+            )
+        return i
+
+    def indices(self, memory_ids: Iterable[object], role: str = "memory") -> list[int]:
+        if isinstance(memory_ids, str):
+            memory_ids = [memory_ids]
+        return [self.index(m, role) for m in memory_ids]
+
+    # ----- derived structures (cached) ------------------------------------------------------------
+    def _cached(self, key: str, build: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def reverse_order(self) -> np.ndarray:
+        """Edge positions sorted by ``(dst, src, -weight, rowid)`` (a stable sort of canonical order)."""
+
+        def build() -> np.ndarray:
+            key = self.dst.astype(np.int64) * max(self.n_nodes, 1) + self.src
+            return np.argsort(key, kind="stable")
+
+        return self._cached("reverse_order", build)
+
+    def _collapse(self, order: np.ndarray | None, major: np.ndarray, minor: np.ndarray) -> Adjacency:
+        n = self.n_nodes
+        a = major if order is None else major[order]
+        b = minor if order is None else minor[order]
+        first = np.ones(len(a), dtype=bool)
+        if len(a) > 1:
+            first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        pos = np.flatnonzero(first)
+        edge = pos if order is None else order[pos]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(a[pos], minlength=n), out=indptr[1:])
+        return Adjacency(indptr, b[pos].astype(np.int32), self.weight[edge], edge.astype(np.int64))
+
+    def forward(self) -> Adjacency:
+        """Collapsed out-adjacency (strongest parallel edge per pair)."""
+        return self._cached("forward", lambda: self._collapse(None, self.src, self.dst))
+
+    def backward(self) -> Adjacency:
+        """Collapsed in-adjacency: ``nbr`` are the sources of the edges into each node."""
+        return self._cached("backward", lambda: self._collapse(self.reverse_order(), self.dst, self.src))
+
+    def adjacency(self, reverse: bool) -> Adjacency:
+        return self.backward() if reverse else self.forward()
+
+    def forward_edge_index(self) -> np.ndarray:
+        """indptr over all edges by source (canonical order is source-major): a CSR without a copy."""
+
+        def build() -> np.ndarray:
+            indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.src, minlength=self.n_nodes), out=indptr[1:])
+            return indptr
+
+        return self._cached("edge_index", build)
+
+    def out_edges_by_time(self) -> np.ndarray:
+        """Edge positions sorted by ``(src, created_at, rowid)``, aligned with :meth:`forward_edge_index`."""
+        return self._cached("by_time", lambda: np.lexsort((self.erowid, self.created, self.src)))
+
+    def check_strength_weights(self) -> None:
+        """Strength questions need weights in [0, 1]; name an offending edge otherwise."""
+
+        def check() -> bool:
+            bad = np.flatnonzero(~((self.weight >= 0.0) & (self.weight <= 1.0)))
+            if len(bad):
+                i = int(bad[0])
+                raise ValidationError(
+                    "causal edge",
+                    "weight",
+                    float(self.weight[i]),
+                    f"a strength in [0, 1] (edge at rowid {int(self.erowid[i])} and {len(bad) - 1} "
+                    "more); strengths are products of weights in [0, 1]: fix the stored weights",
+                )
+            return True
+
+        self._cached("weights_ok", check)
+
+    def cost_matrix(self, reverse: bool) -> Any:
+        """scipy CSR of the positive-weight collapsed edges with data ``-ln(weight)`` (0 kept explicit)."""
+
+        def build() -> Any:
+            import scipy.sparse as sp
+
+            self.check_strength_weights()
+            adj = self.adjacency(reverse)
+            keep = adj.weight > 0.0
+            rows = np.repeat(np.arange(self.n_nodes), np.diff(adj.indptr))[keep]
+            indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=self.n_nodes), out=indptr[1:])
+            with np.errstate(divide="ignore"):
+                data = -np.log(adj.weight[keep])
+            data[data == 0.0] = 0.0  # -0.0 -> 0.0
+            n = self.n_nodes
+            return sp.csr_array((data, adj.nbr[keep], indptr), shape=(n, n))
+
+        return self._cached(f"cost_{reverse}", build)
+
+    def structure_matrix(self, reverse: bool) -> Any:
+        """scipy CSR of every collapsed edge (data 1.0), for reachability and components."""
+
+        def build() -> Any:
+            import scipy.sparse as sp
+
+            adj = self.adjacency(reverse)
+            n = self.n_nodes
+            return sp.csr_array((np.ones(len(adj.nbr)), adj.nbr, adj.indptr), shape=(n, n))
+
+        return self._cached(f"structure_{reverse}", build)
+
+    def sum_matrix(self) -> Any:
+        """scipy CSR ``A[u, v]`` = sum of the weights of all parallel edges u -> v."""
+
+        def build() -> Any:
+            import scipy.sparse as sp
+
+            self.check_strength_weights()
+            adj = self.forward()
+            first = adj.edge
+            sums = np.add.reduceat(self.weight, first) if len(first) else np.empty(0)
+            n = self.n_nodes
+            return sp.csr_array((sums, adj.nbr, adj.indptr), shape=(n, n))
+
+        return self._cached("sum", build)
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (node id strings included, cached structures included)."""
+        import sys
+
+        total = sum(
+            a.nbytes
+            for a in (self.node_rowid, self.tier, self.importance, self.src, self.dst, self.weight,
+                      self.created, self.etype, self.erowid, self.ehash)
+        )  # fmt: skip
+        total += sys.getsizeof(self.node_ids) + sum(sys.getsizeof(s) for s in self.node_ids)
+        for value in self._cache.values():
+            if isinstance(value, np.ndarray):
+                total += value.nbytes
+            elif isinstance(value, Adjacency):
+                total += sum(a.nbytes for a in (value.indptr, value.nbr, value.weight, value.edge))
+            elif hasattr(value, "data") and hasattr(value, "indices"):
+                total += value.data.nbytes + value.indices.nbytes + value.indptr.nbytes
+        return total
+
+
+def path_strength(weights: Sequence[float]) -> float:
+    """Product of the weights, left to right (1.0 for the empty path)."""
+    return math.prod(weights, start=1.0)

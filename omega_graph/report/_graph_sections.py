@@ -1,0 +1,212 @@
+"""Section builders for the causal graph: its structure, and its strongest chains and influencers.
+
+How the strongest chains are chosen (bounded on any graph)
+----------------------------------------------------------
+1. Rank memories twice with weighted PageRank (``CausalGraph.influence``): on the graph, a memory
+   ranks high when strong causal chains flow *into* it (a much-influenced outcome); on the reversed
+   graph, when it *drives* many others (a root cause).
+2. Take the ``chain_sources`` strongest drivers that have an outgoing edge. For each, one pass of
+   ``effects`` finds every memory it reaches with positive strength; the target is the one among
+   them that ranks highest on the forward PageRank (the most influenced memory that driver reaches).
+3. ``strongest_path`` gives the chain from driver to target; chains are listed strongest first.
+
+Cost: one snapshot, two PageRanks, and ``chain_sources`` reachability passes plus as many path
+searches, whatever the size of the store. Alternative routes (``top_paths``) are added for the
+strongest chain only on graphs up to ``alternatives_max_edges`` edges.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import plots
+from ..errors import NoPathError
+from ._context import Context
+from ._model import Facts, Paragraph, Section, fmt_count, fmt_float, frame_table
+from ._queries import DUCK_EDGE_FACTS, DUCK_GRAPH_FACTS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["chains_and_influence", "graph_structure", "strongest_chains"]
+
+
+def _chain_text(nodes: list[str], weights: list[float]) -> str:
+    parts = [str(nodes[0])]
+    for node, w in zip(nodes[1:], weights, strict=True):
+        parts.append(f"—{w:.2g}→ {node}")
+    return " ".join(parts)
+
+
+def graph_structure(ctx: Context) -> Section:
+    sec = Section("graph-structure", "Causal graph structure")
+    if ctx.stats.causal_edge_count == 0:
+        sec.empty = "No data: the store holds no causal edges."
+        return sec
+    facts = ctx.sql(DUCK_GRAPH_FACTS).iloc[0]
+    edges = ctx.sql(DUCK_EDGE_FACTS).iloc[0]
+    g = ctx.graph
+    dag = bool(g.is_dag())
+    sec.add(Facts((
+        ("Causal edges", fmt_count(edges["edges"])),
+        ("Linked memories", fmt_count(facts["linked"])),
+        ("Roots (no cause)", fmt_count(facts["roots"])),
+        ("Sinks (no effect)", fmt_count(facts["sinks"])),
+        ("Max out / in-degree", f"{fmt_count(facts['max_out_degree'])} / {fmt_count(facts['max_in_degree'])}"),
+        ("Acyclic", "yes (a DAG)" if dag else "no (has cycles)"),
+    )))  # fmt: skip
+    notes = [
+        f"Mean weight {fmt_float(edges['mean_weight'])}; each linked memory has on average "
+        f"{float(facts['mean_degree']):.2f} outgoing edges."
+    ]
+    if int(facts["isolated"]):
+        notes.append(f"{fmt_count(facts['isolated'])} memories have no causal edge at all.")
+    if int(edges["zero_weight"]):
+        notes.append(
+            f"{fmt_count(edges['zero_weight'])} edges have weight 0: they count for reachability but carry "
+            "no strength along a path."
+        )
+    if int(edges["parallel"]):
+        notes.append(
+            f"{fmt_count(edges['parallel'])} edges run parallel to another edge between the same two memories "
+            "(a path uses the strongest)."
+        )
+    if int(edges["self_loops"]):
+        notes.append(f"{fmt_count(edges['self_loops'])} edges are self-loops.")
+    sec.add(Paragraph(" ".join(notes)))
+    sec.add(ctx.figure("degree_distribution", "Memories per in- and out-degree, log–log.",
+                       plots.degree_distribution(ctx.analytics)))  # fmt: skip
+    types = ctx.analytics.edge_type_summary()
+    sec.add(ctx.figure("edge_type_summary", "Edges per type and the range of their weights.",
+                       plots.edge_type_summary(types)))  # fmt: skip
+    sec.add(frame_table(types, caption="Edges per type",
+                        headers={"edge_type": "edge type", "mean_weight": "mean weight",
+                                 "min_weight": "min", "max_weight": "max"}))  # fmt: skip
+    degrees = ctx.analytics.degree_table(top=ctx.options.top)
+    info = ctx.memory_info(degrees["memory_id"].tolist())
+    degrees.insert(1, "tier", [info[m][0] for m in degrees["memory_id"]])
+    degrees["tier"] = degrees["tier"].astype("Int64")
+    sec.add(frame_table(degrees, caption="Best-connected memories", headers={"memory_id": "memory"},
+                        note=f"Top {len(degrees)} by out-degree + in-degree."))  # fmt: skip
+    if dag:
+        sec.add(Paragraph(
+            "The graph is acyclic, so total effects (`total_effect`) and d-separation questions are defined."
+        ))  # fmt: skip
+    else:
+        limit = ctx.options.top
+        cycles = g.find_cycles(limit=limit)
+        import pandas as pd
+
+        rows = pd.DataFrame({
+            "length": [len(c) for c in cycles],
+            "cycle": [" → ".join([*map(str, c), str(c[0])]) for c in cycles],
+        })  # fmt: skip
+        sec.add(Paragraph(
+            "The graph has cycles: `total_effect` and d-separation need an acyclic graph (filter edges with "
+            "`store.causal_graph(min_weight=..., edge_types=...)`), while paths, causes, effects and "
+            "influence work as they are."
+        ))  # fmt: skip
+        sec.add(frame_table(rows, caption="Cycles found", numeric=["length"],
+                            note=f"At most {limit} cycles are searched for." if len(rows) >= limit else ""))  # fmt: skip
+    return sec
+
+
+def _ranking_table(ctx: Context, df: pd.DataFrame, caption: str, note: str) -> Any:
+    top = df.sort_values(["rank", "memory_id"]).head(ctx.options.top).reset_index(drop=True)
+    info = ctx.memory_info(top["memory_id"].tolist())
+    top = top.assign(
+        tier=[info[m][0] for m in top["memory_id"]],
+        importance=[info[m][1] for m in top["memory_id"]],
+        content=[info[m][2] for m in top["memory_id"]],
+    ).astype({"tier": "Int64"})
+    top = top[["rank", "memory_id", "tier", "importance", "score", "content"]]
+    return frame_table(top, caption=caption, note=note, headers={"memory_id": "memory"},
+                       formats={"score": lambda v: f"{float(v):.4g}"}, numeric=["score"])  # fmt: skip
+
+
+def strongest_chains(ctx: Context, influence: pd.DataFrame, drivers: pd.DataFrame) -> list[Any]:
+    """The chains described in the module docstring: ``CausalPath`` objects, strongest first."""
+    g = ctx.graph
+    score = influence.set_index("memory_id")["score"]
+    conn = ctx.store.connection
+    found: dict[tuple[str, str], Any] = {}
+    tried = 0
+    for source in drivers.sort_values(["rank", "memory_id"])["memory_id"]:
+        if tried >= ctx.options.chain_sources:
+            break
+        has_out = conn.execute("SELECT 1 FROM causal_edges WHERE from_memory = ? AND weight > 0 LIMIT 1",
+                               (source,)).fetchone()  # fmt: skip
+        if has_out is None:
+            continue
+        tried += 1
+        eff = g.effects(source)
+        eff = eff[eff["strength"] > 0]
+        if eff.empty:
+            continue
+        eff = eff.assign(score=score.reindex(eff["memory_id"]).to_numpy())
+        best = eff.sort_values(["score", "strength", "memory_id"], ascending=[False, False, True]).iloc[0]
+        target = str(best["memory_id"])
+        try:
+            found[(source, target)] = g.strongest_path(source, target)
+        except NoPathError:  # pragma: no cover - effects said a positive path exists
+            continue
+    return sorted(found.values(), key=lambda p: (-p.strength, len(p.nodes), p.nodes))[: ctx.options.chains]
+
+
+def chains_and_influence(ctx: Context) -> Section:
+    import pandas as pd
+
+    sec = Section("chains-influence", "Strongest chains and most influential memories")
+    if ctx.stats.causal_edge_count == 0:
+        sec.empty = "No data: influence and chains need causal edges."
+        return sec
+    g = ctx.graph
+    influence = g.influence()
+    drivers = g.influence(reverse=True)
+    sec.add(Paragraph(
+        "Influence is weighted PageRank (`CausalGraph.influence`, α = 0.85). On the causal graph a memory "
+        "ranks high when strong chains flow into it — an outcome shaped by many causes; on the reversed "
+        "graph it ranks high when it drives many others — a root cause."
+    ))  # fmt: skip
+    top_ids = influence.sort_values(["rank", "memory_id"]).head(15)["memory_id"].tolist()
+    sec.add(ctx.figure("influence_ranking", "The most influenced memories by PageRank score; colour is the tier.",
+                       plots.influence_ranking(influence, top=15, tiers=ctx.tiers(top_ids))))  # fmt: skip
+    sec.add(_ranking_table(ctx, influence, "Most influential memories (PageRank)", ""))
+    sec.add(_ranking_table(ctx, drivers, "Strongest drivers (PageRank on the reversed graph)", ""))
+    chains = strongest_chains(ctx, influence, drivers)
+    sec.add(Paragraph(
+        "Strongest chains: from each of the strongest drivers, the strongest path (the product of its edge "
+        "weights is its strength) to the most influenced memory it reaches; strongest first."
+    ))  # fmt: skip
+    if chains:
+        rows = pd.DataFrame({
+            "from": [p.nodes[0] for p in chains],
+            "to": [p.nodes[-1] for p in chains],
+            "edges": [len(p.edge_ids) for p in chains],
+            "strength": [float(p.strength) for p in chains],
+            "chain (edge weights on the arrows)": [_chain_text(list(p.nodes), list(p.weights)) for p in chains],
+        })  # fmt: skip
+        sec.add(frame_table(rows, caption="Strongest chains", formats={"strength": lambda v: f"{float(v):.4g}"},
+                            numeric=["edges", "strength"]))  # fmt: skip
+        best = chains[0]
+        if ctx.stats.causal_edge_count <= ctx.options.alternatives_max_edges and len(best.nodes) > 2:
+            alts = g.top_paths(best.nodes[0], best.nodes[-1], k=4)
+            if len(alts) > 1:
+                alt = pd.DataFrame({
+                    "#": list(range(1, len(alts) + 1)),
+                    "edges": [len(p.edge_ids) for p in alts],
+                    "strength": [float(p.strength) for p in alts],
+                    "route": [_chain_text(list(p.nodes), list(p.weights)) for p in alts],
+                })  # fmt: skip
+                sec.add(frame_table(alt, caption=f"Routes from {best.nodes[0]} to {best.nodes[-1]}, strongest first",
+                                    formats={"strength": lambda v: f"{float(v):.4g}"},
+                                    numeric=["#", "edges", "strength"]))  # fmt: skip
+    else:
+        sec.add(Paragraph("No chain of positive strength leaves the strongest drivers."))
+    focus = top_ids[0] if top_ids else None
+    if focus is not None:
+        fig = plots.causal_neighbourhood(ctx.store, focus, radius=ctx.options.neighbourhood_radius,
+                                         max_nodes=ctx.options.neighbourhood_nodes)  # fmt: skip
+        sec.add(ctx.figure("causal_neighbourhood", f"The causes and effects of {focus}, the most influential "
+                           "memory: edge width by weight, node colour by tier.", fig))  # fmt: skip
+    return sec

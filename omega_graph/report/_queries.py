@@ -1,0 +1,102 @@
+"""The report's own SQL, as named constants (the curated statistics come from the analytics layer).
+
+``DUCK_*`` run through ``Analytics.sql`` over the ``clean_<table>`` views (values of the wrong
+SQLite type read as NULL there); ``SQLITE_*`` are point lookups run on the store's own connection.
+Every list has a deterministic order and a row limit, so the report stays bounded on any store.
+
+Examples
+--------
+>>> "LIMIT" in DUCK_TOP_MEMORIES
+True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DUCK_ARCHITECTURE_IDS",
+    "DUCK_EDGE_FACTS",
+    "DUCK_GRAPH_FACTS",
+    "DUCK_RECENT_REFLEXIONS",
+    "DUCK_REFLECTED_MEMORIES",
+    "DUCK_TIME_SPAN",
+    "DUCK_TOP_INTELLIGENCES",
+    "DUCK_TOP_MEMORIES",
+    "SQLITE_MEMORY_INFO",
+]
+
+#: ``$1`` = rows. The most important memories, content cut to 100 characters.
+DUCK_TOP_MEMORIES = """
+SELECT id AS memory_id, tier, importance, created_at, left(content, 100) AS content
+FROM clean_memories
+ORDER BY importance DESC NULLS LAST, id
+LIMIT $1
+"""
+
+#: One row: how memories sit in the causal graph (by their joint in/out-degree).
+DUCK_GRAPH_FACTS = """
+WITH o AS (SELECT from_memory AS id, count(*) AS n FROM clean_causal_edges GROUP BY from_memory),
+     i AS (SELECT to_memory AS id, count(*) AS n FROM clean_causal_edges GROUP BY to_memory),
+     ids AS (SELECT id FROM clean_memories UNION SELECT id FROM o UNION SELECT id FROM i),
+     d AS (SELECT coalesce(o.n, 0) AS out_degree, coalesce(i.n, 0) AS in_degree
+           FROM ids LEFT JOIN o ON o.id = ids.id LEFT JOIN i ON i.id = ids.id)
+SELECT count(*) FILTER (WHERE in_degree + out_degree > 0) AS linked,
+       count(*) FILTER (WHERE in_degree + out_degree = 0) AS isolated,
+       count(*) FILTER (WHERE in_degree = 0 AND out_degree > 0) AS roots,
+       count(*) FILTER (WHERE out_degree = 0 AND in_degree > 0) AS sinks,
+       coalesce(max(out_degree), 0) AS max_out_degree,
+       coalesce(max(in_degree), 0) AS max_in_degree,
+       coalesce(avg(out_degree) FILTER (WHERE in_degree + out_degree > 0), 0) AS mean_degree
+FROM d
+"""
+
+#: One row: edge counts that matter for path questions.
+DUCK_EDGE_FACTS = """
+SELECT count(*) AS edges,
+       count(*) FILTER (WHERE from_memory = to_memory) AS self_loops,
+       count(*) FILTER (WHERE weight = 0) AS zero_weight,
+       count(*) - (SELECT count(*) FROM (SELECT DISTINCT from_memory, to_memory FROM clean_causal_edges))
+           AS parallel,
+       avg(weight) AS mean_weight
+FROM clean_causal_edges
+"""
+
+#: One row: first and last ``created_at`` over memories, edges and reflexion episodes.
+DUCK_TIME_SPAN = """
+WITH t AS (
+    SELECT created_at FROM clean_memories
+    UNION ALL SELECT created_at FROM clean_causal_edges
+    UNION ALL SELECT created_at FROM clean_reflexion_episodes
+)
+SELECT min(created_at) AS first, max(created_at) AS last
+FROM t WHERE created_at BETWEEN -62135596800 AND 253402300799
+"""
+
+#: ``$1`` = rows. Architectures newest first: whose lineage the report follows.
+DUCK_ARCHITECTURE_IDS = """
+SELECT id FROM clean_architectures WHERE id IS NOT NULL ORDER BY created_at DESC NULLS LAST, id LIMIT $1
+"""
+
+#: ``$1`` = rows. The most mature intelligences.
+DUCK_TOP_INTELLIGENCES = """
+SELECT i.id AS intelligence_id, i.name, i.arch_id, a.paradigm, i.maturity,
+       CASE WHEN json_valid(i.capabilities_json) AND json_type(i.capabilities_json) = 'ARRAY'
+            THEN json_array_length(i.capabilities_json) END AS capabilities,
+       i.updated_at
+FROM clean_intelligences AS i LEFT JOIN clean_architectures AS a ON a.id = i.arch_id
+ORDER BY i.maturity DESC NULLS LAST, i.id
+LIMIT $1
+"""
+
+#: ``$1`` = rows. The newest reflexion episodes.
+DUCK_RECENT_REFLEXIONS = """
+SELECT created_at, memory_id, outcome, left(trigger, 60) AS trigger, left(action, 90) AS action
+FROM clean_reflexion_episodes
+ORDER BY created_at DESC NULLS LAST, id
+LIMIT $1
+"""
+
+#: One row: distinct memories with at least one reflexion episode.
+DUCK_REFLECTED_MEMORIES = "SELECT count(DISTINCT memory_id) AS n FROM clean_reflexion_episodes"
+
+#: SQLite: tier, importance and the start of the content of the memories ``?, ?, ...``.
+SQLITE_MEMORY_INFO = "SELECT id, tier, importance, substr(content, 1, 80) FROM memories WHERE id IN ({marks})"

@@ -1,0 +1,374 @@
+"""Analytics under hard conditions: the extension and its signature check, writes refused, SQLite's
+dynamic typing, in-memory stores, same-process writers, another process committing meanwhile."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import warnings
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from omega_graph import (
+    DatabaseError,
+    MissingDependencyError,
+    NotFoundError,
+    OmegaStore,
+    SchemaError,
+    StoredArchitecture,
+    StoredCausalEdge,
+    StoredIntelligence,
+    StoredMemory,
+    ValidationError,
+)
+from omega_graph.analytics import Analytics, DataQualityWarning
+from omega_graph.analytics._duck import EXTENSION_PACKAGE, extension_path, load_sqlite_extension
+from omega_graph.schema import migrate
+
+T0 = 1_764_000_000
+
+
+def small_store(path: Path, n: int = 20) -> str:
+    with OmegaStore(path) as store:
+        store.store_memories(
+            StoredMemory(f"m{i:03d}", "x", 1 + i % 3, i / n, None, T0 + i, T0) for i in range(n)
+        )
+        store.store_causal_edges(
+            StoredCausalEdge(f"e{i:03d}", f"m{i:03d}", f"m{(i + 1) % n:03d}", 0.5, "causes", T0)
+            for i in range(n)
+        )
+    return str(path)
+
+
+def counts(path: str) -> tuple[int, int]:
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return conn.execute(
+            "SELECT (SELECT count(*) FROM memories), (SELECT count(*) FROM causal_edges)"
+        ).fetchone()
+    finally:
+        conn.close()
+
+
+# ----- the extension -----------------------------------------------------------------------------
+def test_extension_comes_from_the_pinned_package() -> None:
+    path = extension_path()
+    assert path is not None and path.parent.name == f"v{duckdb.__version__}"
+    con = duckdb.connect()
+    try:
+        assert load_sqlite_extension(con) == "package"
+        assert con.execute(
+            "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'sqlite_scan'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_unsigned_extensions_stay_disallowed(tmp_path: Path) -> None:
+    with Analytics(small_store(tmp_path / "s.db")) as a:
+        setting = "SELECT current_setting('allow_unsigned_extensions') AS v"
+        assert a.sql(setting)["v"].tolist() == [False]
+        with pytest.raises(ValidationError, match="read-only statement"):
+            a.sql("SET allow_unsigned_extensions = true")
+        with pytest.raises(duckdb.Error, match="configuration has been locked"):
+            a.connection.execute("SET allow_unsigned_extensions = true")
+        assert a.sql(setting)["v"].tolist() == [False]
+
+
+def test_missing_extension_says_what_to_install(tmp_path: Path) -> None:
+    con = duckdb.connect(config={"extension_directory": str(tmp_path / "no-extensions")})
+    try:
+        with pytest.raises(MissingDependencyError, match=rf"pip install '{EXTENSION_PACKAGE}==1\.5\.5'"):
+            load_sqlite_extension(con, path=tmp_path / "missing.duckdb_extension", allow_install=False)
+    finally:
+        con.close()
+    assert extension_path("0.0.1") is None
+
+
+def test_importing_omega_graph_does_not_import_duckdb() -> None:
+    code = "import sys, omega_graph, omega_graph.analytics; print('duckdb' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ----- opening -----------------------------------------------------------------------------------
+def test_bad_sources(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="database file .* not found"):
+        Analytics(tmp_path / "nope.db")
+    with pytest.raises(DatabaseError, match="is a directory"):
+        Analytics(tmp_path)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t(a)").connection.close()
+    with pytest.raises(SchemaError, match="not an omega store: no table"):
+        Analytics(other)
+    with pytest.raises(ValidationError, match="source = 42 is invalid"):
+        Analytics(42)
+
+
+def test_closed_session_raises(tmp_path: Path) -> None:
+    a = Analytics(small_store(tmp_path / "s.db"))
+    a.close()
+    a.close()
+    with pytest.raises(DatabaseError, match="session is closed"):
+        a.overview()
+
+
+# ----- read only ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO memories VALUES ('z', 'x', 1, 0.5, NULL, 0, 0)",
+    "DELETE FROM causal_edges",
+    "UPDATE memories SET tier = 2",
+    "DROP TABLE memories",
+    "CREATE TABLE memory.main.t AS SELECT 1",
+    "COPY memories TO 'out.csv'",
+    "ATTACH 'other.db' AS other",
+    "DETACH omega",
+    "SET threads = 1",
+    "SELECT 1; DELETE FROM memories",
+    "EXPLAIN ANALYZE DELETE FROM memories",
+])  # fmt: skip
+def test_writes_are_refused(tmp_path: Path, statement: str) -> None:
+    path = small_store(tmp_path / "s.db")
+    with Analytics(path) as a:
+        with pytest.raises(ValidationError, match="read-only statement.*write through OmegaStore"):
+            a.sql(statement)
+        assert a.overview()["count"].iloc[0] == 20
+    assert counts(path) == (20, 20)
+
+
+def test_sql_reads_with_parameters(tmp_path: Path) -> None:
+    with Analytics(small_store(tmp_path / "s.db")) as a:
+        got = a.sql("SELECT id FROM memories WHERE tier = ? AND importance >= $2 ORDER BY id", [2, 0.5])
+        assert got["id"].tolist() == ["m010", "m013", "m016", "m019"]
+        assert a.sql("DESCRIBE memories")["column_name"].tolist()[:3] == ["id", "content", "tier"]
+        with pytest.raises(ValidationError, match="Catalog Error"):
+            a.sql("SELECT * FROM no_such_table")
+
+
+# ----- dynamic typing ----------------------------------------------------------------------------
+@pytest.fixture
+def dirty_file(tmp_path: Path) -> str:
+    """A migrated file another tool wrote: text in importance/weight/maturity, floats in tier."""
+    path = str(tmp_path / "dirty.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn)
+    conn.executemany("INSERT INTO memories VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        ("m1", "a", 1, 0.5, None, T0, T0),
+        ("m2", "b", 2.5, 0.7, b"\1\2\3\4", T0, T0),      # float tier
+        ("m3", "c", 3, "high", None, T0, T0),             # text importance
+        ("m4", "d", 1, 0.25, None, T0 + 86_400, T0),
+        ("m5", "e", 3, b"\x00\xff", None, "yesterday", T0),  # blob importance, text timestamp
+        ("m6", "f", 3, 0.75, None, T0, T0),
+    ])  # fmt: skip
+    conn.executemany("INSERT INTO causal_edges VALUES (?, ?, ?, ?, ?, ?)", [
+        ("e1", "m1", "m2", 0.5, "causes", T0), ("e2", "m2", "m3", "strong", "causes", T0),
+        ("e3", "m3", "m1", 0.25, "enables", T0),
+    ])  # fmt: skip
+    conn.execute("INSERT INTO architectures VALUES ('a0', 'A', 'neural', 'py', 'not json', '{}', 0)")
+    conn.execute("INSERT INTO intelligences VALUES ('i0', 'I', 'a0', 'ripe', '[]', '[]', '{}', 0, 0)")
+    conn.close()
+    return path
+
+
+def test_type_anomalies_lists_every_wrongly_typed_value(dirty_file: str) -> None:
+    with Analytics(dirty_file) as a:
+        got = a.type_anomalies()
+    assert list(got.columns) == ["table", "column", "rowid", "id", "value", "stored_type", "declared_type"]
+    assert sorted(map(tuple, got[["table", "column", "id", "stored_type"]].values.tolist())) == [
+        ("causal_edges", "weight", "e2", "text"),
+        ("intelligences", "maturity", "i0", "text"),
+        ("memories", "created_at", "m5", "text"),
+        ("memories", "importance", "m3", "text"),
+        ("memories", "importance", "m5", "blob"),
+        ("memories", "tier", "m2", "real"),
+    ]
+    assert got.set_index(["id", "column"]).loc[("m3", "importance"), "value"] == "high"
+
+
+@pytest.mark.parametrize("mode", ["live", "snapshot"])
+def test_statistics_run_on_a_dirty_file_and_say_so(dirty_file: str, mode: str) -> None:
+    with Analytics(dirty_file, snapshot=mode == "snapshot") as a:
+        with pytest.warns(
+            DataQualityWarning, match=r"memories\.importance: 2 value\(s\) stored as blob, text"
+        ):
+            tiers = a.tier_summary()
+        # independently: pandas over the rows whose values have the declared type
+        raw = pd.read_sql("SELECT tier, importance, typeof(tier) tt, typeof(importance) ti FROM memories",
+                          sqlite3.connect(dirty_file))  # fmt: skip
+        ok = raw[raw.tt == "integer"].copy()
+        ok.loc[~ok.ti.isin(["real", "integer"]), "importance"] = None
+        ok["importance"] = pd.to_numeric(ok["importance"])
+        want = ok.groupby("tier").agg(memories=("tt", "size"), mean_importance=("importance", "mean"))
+        assert tiers["tier"].tolist() == want.index.tolist() == [1, 3]
+        assert tiers["memories"].tolist() == want["memories"].tolist() == [2, 3]
+        assert tiers["mean_importance"].tolist() == pytest.approx(want["mean_importance"].tolist())
+        edges = a.edge_type_summary()
+        assert edges.set_index("edge_type").loc["causes", "edges"] == 2
+        assert edges.set_index("edge_type").loc["causes", "mean_weight"] == 0.5
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataQualityWarning)
+            for name in ("overview", "degree_table", "skill_leaderboard", "architecture_summary",
+                         "intelligence_summary", "reflexion_outcomes", "activity"):  # fmt: skip
+                assert isinstance(getattr(a, name)(), pd.DataFrame)
+            assert a.intelligence_summary()["mean_maturity"].isna().all()
+            assert a.architecture_summary()["mean_fitness"].isna().all()
+            hist = a.importance_histogram(4)
+        assert hist["memories"].sum() == 4
+
+
+def test_raw_sql_on_a_dirty_file_names_the_remedy(dirty_file: str) -> None:
+    with Analytics(dirty_file) as a:
+        with pytest.raises(DatabaseError, match="type_anomalies.*clean_<table> views") as info:
+            a.sql("SELECT avg(importance) FROM memories")
+        assert not isinstance(info.value, duckdb.Error)
+        with pytest.warns(DataQualityWarning):
+            a.tier_summary()
+        assert a.sql("SELECT count(*) AS n FROM clean_memories WHERE importance IS NULL")["n"].tolist() == [2]
+
+
+def test_export_of_a_dirty_file_writes_nulls(dirty_file: str, tmp_path: Path) -> None:
+    with Analytics(dirty_file) as a, pytest.warns(DataQualityWarning):
+        out = a.export_parquet(tmp_path / "pq")
+    mem = pd.read_parquet(tmp_path / "pq" / "memories.parquet").set_index("id")
+    assert out.set_index("table").loc["memories", "rows"] == 6
+    assert pd.isna(mem.loc["m3", "importance"]) and pd.isna(mem.loc["m2", "tier"])
+    assert mem.loc["m2", "embedding_blob"] == b"\1\2\3\4" and mem.loc["m6", "importance"] == 0.75
+
+
+# ----- in-memory and same-process stores ---------------------------------------------------------
+def test_in_memory_store_sees_later_writes() -> None:
+    store = OmegaStore.new_in_memory()
+    with store.analytics() as a:
+        assert a.mode == "snapshot"
+        assert a.overview()["count"].tolist() == [0] * 7
+        store.store_memory(StoredMemory("m1", "x", 4, 0.5, None, T0, T0))
+        assert a.tier_summary()["tier"].tolist() == [4]
+        store.store_architecture(StoredArchitecture("a0", "A", "neural", "py", '{"overall": 1}', "{}", 0))
+        assert a.architecture_lineage("a0")["architecture_id"].tolist() == ["a0"]
+    store.close()
+
+
+def test_one_session_does_not_reattach_per_call(tmp_path: Path) -> None:
+    path = small_store(tmp_path / "s.db")
+    attached = "SELECT database_oid, path FROM duckdb_databases() WHERE database_name = 'omega'"
+    with Analytics(path) as live:
+        first = live.sql(attached)
+        live.tier_summary(), live.degree_table(), live.overview()
+        assert live.sql(attached).equals(first)
+    with OmegaStore(path) as store, store.analytics() as snap:
+        first = snap.sql(attached)
+        snap.tier_summary(), snap.degree_table()
+        assert snap.sql(attached).equals(first)  # no commit: the same snapshot is reused
+        store.store_memory(StoredMemory("new", "x", 9, 0.5, None, T0, T0))
+        assert snap.sql(attached)["path"].tolist() != first["path"].tolist()
+        assert 9 in snap.tier_summary()["tier"].tolist()
+        snapshot_dir = os.path.dirname(snap.sql(attached)["path"].iloc[0])
+    assert not os.path.exists(snapshot_dir)
+
+
+def test_path_open_in_this_process_is_read_through_a_snapshot(tmp_path: Path) -> None:
+    path = small_store(tmp_path / "s.db")
+    a = Analytics(path)
+    assert a.mode == "live"
+    with OmegaStore(path) as store:
+        assert Analytics(path).mode == "snapshot"
+        assert a.overview()["count"].iloc[0] == 20  # switched before DuckDB touched the file
+        assert a.mode == "snapshot"
+        store.store_memory(StoredMemory("new", "x", 1, 0.5, None, T0, T0))
+        assert a.overview()["count"].iloc[0] == 21
+    a.close()
+
+
+@pytest.mark.parametrize("how", ["store.analytics()", "Analytics(path)"])
+def test_same_process_writer_thread_corrupts_nothing(tmp_path: Path, how: str) -> None:
+    """Python's sqlite3 commits from a thread while DuckDB (its own SQLite library) runs statistics."""
+    path = small_store(tmp_path / "s.db", n=200)
+    n_commits = 300
+    failures: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with OmegaStore(path) as w:
+                for i in range(n_commits):
+                    with w.transaction():
+                        w.store_memory(StoredMemory(f"w{i}", "y" * 300, 2, 0.25, None, T0 + i, T0))
+                        w.store_causal_edge(StoredCausalEdge(f"we{i}", f"w{i}", "m000", 0.5, "enables", T0))
+        except BaseException as err:  # pragma: no cover - reported below
+            failures.append(err)
+
+    with OmegaStore(path) as store:
+        a = store.analytics() if how == "store.analytics()" else Analytics(path)
+        with a:
+            thread = threading.Thread(target=writer)
+            thread.start()
+            seen = 0
+            while thread.is_alive() or seen == 0:
+                mem, edges = a.overview().set_index("entity").loc[["memories", "causal_edges"], "count"]
+                assert mem == edges  # every commit adds one of each
+                tiers = a.tier_summary().set_index("tier")
+                assert tiers.loc[2, "memories"] >= 66
+                seen += 1
+            thread.join()
+            assert a.overview()["count"].iloc[0] == 200 + n_commits
+    assert not failures
+    assert counts(path) == (200 + n_commits, 200 + n_commits)
+
+
+# ----- another process commits meanwhile ---------------------------------------------------------
+def _writer_process(path: str, rounds: int, started: mp.Event) -> None:
+    with OmegaStore(path) as store:
+        started.set()
+        for k in range(rounds):
+            with store.transaction():
+                store.store_memory(StoredMemory(f"w{k:05d}", "y" * 200, 7, 0.5, None, T0 + k, T0))
+                store.store_causal_edge(StoredCausalEdge(f"wa{k:05d}", f"w{k:05d}", "m000", 0.5, "x", T0))
+                store.store_causal_edge(StoredCausalEdge(f"wb{k:05d}", "m001", f"w{k:05d}", 0.5, "x", T0))
+                store.store_architecture(
+                    StoredArchitecture(f"wa{k}", "A", "test", "py", '{"overall": 1}', "{}", 0)
+                )
+                for j in range(3):
+                    store.store_intelligence(
+                        StoredIntelligence(f"wi{k}-{j}", "I", f"wa{k}", 0.5, "[]", "[]", "{}", 0, 0)
+                    )
+
+
+@pytest.mark.slow
+def test_each_statistic_sees_one_snapshot_while_another_process_commits(tmp_path: Path) -> None:
+    path = small_store(tmp_path / "s.db", n=2000)
+    ctx = mp.get_context("spawn")
+    started = ctx.Event()
+    proc = ctx.Process(target=_writer_process, args=(path, 400, started))
+    proc.start()
+    try:
+        assert started.wait(60)
+        with Analytics(path) as a:
+            assert a.mode == "live"
+            checks = 0
+            while proc.is_alive() or checks < 3:
+                deg = a.degree_table()
+                new = deg[deg["memory_id"].str.startswith("w")]
+                # memories and edges scanned in one snapshot: each new memory has both its edges
+                assert (new["out_degree"] == 1).all() and (new["in_degree"] == 1).all()
+                assert deg["out_degree"].sum() == 2000 + 2 * len(new)
+                intel = a.intelligence_summary()
+                mine = intel[intel["arch_id"].str.startswith("wa")]
+                assert (mine["intelligences"] == 3).all() and mine["architecture"].notna().all()
+                arch = a.architecture_summary().set_index("paradigm")
+                if "test" in arch.index:
+                    assert arch.loc["test", "intelligences"] == 3 * arch.loc["test", "architectures"]
+                checks += 1
+    finally:
+        proc.join(120)
+    assert proc.exitcode == 0
+    assert counts(path) == (2400, 2800)
+    with Analytics(path) as a:
+        assert json.loads(a.sql("SELECT to_json(count(*)) AS n FROM intelligences")["n"].iloc[0]) == 1200
