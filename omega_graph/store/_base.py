@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
+#: Page cache per connection, in KiB: bulk loads into the crate's text-keyed indexes are bound by it.
+CACHE_KIB = 128 * 1024
+
 #: Seconds a statement waits for another connection's lock before it fails.
 BUSY_TIMEOUT_S = 5.0
 
@@ -83,6 +86,7 @@ def connect(path: str | None) -> sqlite3.Connection:
         if path is not None:
             conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         schema.migrate(conn)
     except (OmegaGraphError, sqlite3.Error) as err:
         conn.close()
@@ -205,16 +209,34 @@ class StoreBase:
         ``path`` never holds a half-written file. An existing file at ``path`` is replaced.
         """
         dest = str(Path(os.fspath(path)).absolute())
+        if os.path.isdir(dest):
+            raise DatabaseError(f"backup target {dest!r} is a directory; give a file path inside it")
         if dest == self._path:
             raise DatabaseError(f"backup target {dest!r} is the store itself; choose another path")
+        if self._path is None and self._conn.in_transaction:
+            raise DatabaseError(
+                "backup() of an in-memory store inside a transaction would copy uncommitted changes; "
+                "call it after the transaction ends"
+            )
         tmp = f"{dest}.omega-tmp-{os.getpid()}"
         try:
+            # A file store is copied through a connection of its own: it sees exactly the last
+            # commit, also when this store has a transaction open.
+            source = self._conn if self._path is None else sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_S)
             with _closing(sqlite3.connect(tmp, isolation_level=None)) as target:
-                self._conn.backup(target)
+                try:
+                    source.backup(target)
+                finally:
+                    if source is not self._conn:
+                        source.close()
                 target.execute("PRAGMA journal_mode = DELETE").fetchone()
             os.replace(tmp, dest)
         except sqlite3.Error as err:
             raise translate(err, f"backup to {dest!r}") from err
+        except OSError as err:
+            raise DatabaseError(
+                f"cannot write the backup to {dest!r} ({err}); choose a writable file path"
+            ) from err
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
