@@ -20,7 +20,9 @@ from omega_graph.errors import NoPathError
 from omega_graph.models import StoredCausalEdge, StoredMemory
 from omega_graph.store import OmegaStore
 
-WEIGHTS = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 1.0]), st.floats(0.0, 1.0, allow_nan=False, allow_subnormal=False))
+WEIGHTS = st.one_of(
+    st.sampled_from([0.0, 0.25, 0.5, 1.0]), st.floats(0.0, 1.0, allow_nan=False, allow_subnormal=False)
+)
 
 
 @st.composite
@@ -29,12 +31,20 @@ def multigraphs(draw: st.DrawFn, max_nodes: int = 7, max_edges: int = 14, self_l
     nodes = [f"m{i:02d}" for i in range(n)]
     raw = draw(
         st.lists(
-            st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), WEIGHTS, st.sampled_from("xyz"), st.integers(0, 4)),
+            st.tuples(
+                st.integers(0, n - 1),
+                st.integers(0, n - 1),
+                WEIGHTS,
+                st.sampled_from("xyz"),
+                st.integers(0, 4),
+            ),
             max_size=max_edges,
         )
     )
     edges = [
-        (f"e{k:03d}", nodes[u], nodes[v], w, t, c) for k, (u, v, w, t, c) in enumerate(raw) if self_loops or u != v
+        (f"e{k:03d}", nodes[u], nodes[v], w, t, c)
+        for k, (u, v, w, t, c) in enumerate(raw)
+        if self_loops or u != v
     ]
     return nodes, edges
 
@@ -58,8 +68,11 @@ def test_random_multigraph_matches_networkx(graph_data: tuple) -> None:
 
 
 @settings(max_examples=40)
-@given(multigraphs(max_nodes=8, max_edges=12, self_loops=False).filter(
-    lambda g: nx.is_directed_acyclic_graph(reference_multigraph(*g))))
+@given(
+    multigraphs(max_nodes=8, max_edges=12, self_loops=False).filter(
+        lambda g: nx.is_directed_acyclic_graph(reference_multigraph(*g))
+    )
+)
 def test_random_dag_d_separation_matches_networkx(graph_data: tuple) -> None:
     store, ref = build(*graph_data)
     with store:
@@ -97,9 +110,15 @@ def test_random_time_respecting_strongest_path(graph_data: tuple) -> None:
             p = graph.strongest_path(s, t, time_respecting=True)
             assert p.strength == pytest.approx(want, rel=1e-9)
             assert len(set(p.nodes)) == len(p.nodes)
-            times = [ref.edges[u, v, k]["created_at"] for (u, v), k in zip(itertools.pairwise(p.nodes), p.edge_ids, strict=True)]
+            times = [
+                ref.edges[u, v, k]["created_at"]
+                for (u, v), k in zip(itertools.pairwise(p.nodes), p.edge_ids, strict=True)
+            ]
             assert times == sorted(times)
-            weights = [ref.edges[u, v, k]["weight"] for (u, v), k in zip(itertools.pairwise(p.nodes), p.edge_ids, strict=True)]
+            weights = [
+                ref.edges[u, v, k]["weight"]
+                for (u, v), k in zip(itertools.pairwise(p.nodes), p.edge_ids, strict=True)
+            ]
             assert list(p.weights) == weights
             # never stronger than the unconstrained strongest path
             assert p.strength <= graph.strongest_path(s, t).strength * (1 + 1e-12)

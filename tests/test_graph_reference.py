@@ -29,7 +29,9 @@ REL = 1e-9
 
 
 # ----- references ------------------------------------------------------------------------------------
-def reference_multigraph(nodes: list[str], edges: list[tuple[str, str, str, float, str, int]]) -> nx.MultiDiGraph:
+def reference_multigraph(
+    nodes: list[str], edges: list[tuple[str, str, str, float, str, int]]
+) -> nx.MultiDiGraph:
     """Edges ``(id, from, to, weight, type, created_at)`` as the MultiDiGraph the contract describes."""
     g = nx.MultiDiGraph()
     g.add_nodes_from(nodes)
@@ -75,11 +77,14 @@ def ref_reach(g: nx.MultiDiGraph, v: str, reverse: bool) -> dict[str, tuple[int,
 
 def ref_total_effect(g: nx.MultiDiGraph, s: str, t: str) -> float:
     return sum(
-        math.prod((g.edges[e]["weight"] for e in path), start=1.0) for path in nx.all_simple_edge_paths(g, s, t)
+        math.prod((g.edges[e]["weight"] for e in path), start=1.0)
+        for path in nx.all_simple_edge_paths(g, s, t)
     )
 
 
-def ref_top_strengths(g: nx.MultiDiGraph, s: str, t: str, k: int, max_length: int | None = None) -> list[float]:
+def ref_top_strengths(
+    g: nx.MultiDiGraph, s: str, t: str, k: int, max_length: int | None = None
+) -> list[float]:
     d = strongest_digraph(g)
     out: list[float] = []
     try:
@@ -235,7 +240,9 @@ def check_d_separation(graph: CausalGraph, ref: nx.MultiDiGraph, limit: int = 40
 # ----- the real networks ---------------------------------------------------------------------------
 def read_network(name: str) -> tuple[list[str], list[tuple[str, str, str, float, str, int]]]:
     folder = data_dir()
-    nodes = [line.strip() for line in (folder / "nodes" / f"{name}.txt").read_text().splitlines() if line.strip()]
+    nodes = [
+        line.strip() for line in (folder / "nodes" / f"{name}.txt").read_text().splitlines() if line.strip()
+    ]
     with (folder / f"{name}.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     edges = [
@@ -247,7 +254,9 @@ def read_network(name: str) -> tuple[list[str], list[tuple[str, str, str, float,
 
 def fill_store(store: OmegaStore, nodes: list[str], edges: list[tuple]) -> None:
     store.store_memories(
-        StoredMemory(m, f"Observation of {m}", 1 + i % 12, round((i * 0.37) % 1, 3), None, 1764000000 + 60 * i, 0)
+        StoredMemory(
+            m, f"Observation of {m}", 1 + i % 12, round((i * 0.37) % 1, 3), None, 1764000000 + 60 * i, 0
+        )
         for i, m in enumerate(nodes)
     )
     store.store_causal_edges(StoredCausalEdge(*e) for e in edges)
@@ -274,7 +283,11 @@ def test_real_dag_matches_networkx(name: str, store_kind: OmegaStore) -> None:
     ref = network_ref(store_kind, nodes, edges)
     graph = store_kind.causal_graph()
     assert len(graph) == len(nodes) and graph.number_of_edges() == len(edges)
-    pairs = None if len(nodes) <= 20 else [(s, t) for s, t in itertools.product(nodes, nodes) if hash((s, t)) % 7 == 0]
+    pairs = (
+        None
+        if len(nodes) <= 20
+        else [(s, t) for s, t in itertools.product(nodes, nodes) if hash((s, t)) % 7 == 0]
+    )
     check_all(graph, ref, pairs)
     check_d_separation(graph, ref)
 
@@ -291,7 +304,9 @@ def sachs_cyclic(tmp_path: Path) -> Iterator[tuple[OmegaStore, nx.MultiDiGraph]]
     path = tmp_path / "sachs.db"
     shutil.copy(compat_dir() / "omega-rust-sachs_cdt_consensus.db", path)
     raw = sqlite3.connect(path)
-    edges = raw.execute("SELECT id, from_memory, to_memory, weight, edge_type, created_at FROM causal_edges").fetchall()
+    edges = raw.execute(
+        "SELECT id, from_memory, to_memory, weight, edge_type, created_at FROM causal_edges"
+    ).fetchall()
     mems = raw.execute("SELECT id, tier, importance FROM memories").fetchall()
     raw.close()
     ref = reference_multigraph([m for m, _, _ in mems], edges)

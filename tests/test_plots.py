@@ -17,8 +17,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from omega_graph import NotFoundError, OmegaStore, StoredCausalEdge, StoredMemory, ValidationError
-from omega_graph import plots
+from omega_graph import NotFoundError, OmegaStore, StoredCausalEdge, StoredMemory, ValidationError, plots
 from omega_graph.sample import build_sample_store
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -44,8 +43,9 @@ def rows(sample_path: Path) -> dict[str, list[tuple]]:
     try:
         return {
             "memories": conn.execute("SELECT id, tier, importance, created_at FROM memories").fetchall(),
-            "edges": conn.execute("SELECT id, from_memory, to_memory, weight, edge_type, created_at "
-                                  "FROM causal_edges").fetchall(),  # fmt: skip
+            "edges": conn.execute(
+                "SELECT id, from_memory, to_memory, weight, edge_type, created_at FROM causal_edges"
+            ).fetchall(),  # fmt: skip
             "reflexions": conn.execute("SELECT created_at FROM reflexion_episodes").fetchall(),
         }
     finally:
@@ -106,8 +106,14 @@ def test_degree_distribution_sources_agree(sample: OmegaStore, reference: nx.Mul
             "store": sample, "analytics": a, "graph": sample.causal_graph(), "networkx": reference,
             "degree_table": a.degree_table(),
         }[kind]  # fmt: skip
-        got = plots.degree_distribution_frame(source).sort_values(["direction", "degree"]).reset_index(drop=True)
-    expected = plots.degree_distribution_frame(reference).sort_values(["direction", "degree"]).reset_index(drop=True)
+        got = (
+            plots.degree_distribution_frame(source)
+            .sort_values(["direction", "degree"])
+            .reset_index(drop=True)
+        )
+    expected = (
+        plots.degree_distribution_frame(reference).sort_values(["direction", "degree"]).reset_index(drop=True)
+    )
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
 
 
@@ -134,8 +140,8 @@ def test_activity_timeline_sums_to_record_counts(sample: OmegaStore, rows: dict)
 
 
 @pytest.mark.parametrize(
-    ("span_days", "expected"), [(0, "day"), (100, "day"), (200, "week"), (800, "week"), (2000, "month"),
-                                (20000, "year")],  # fmt: skip
+    ("span_days", "expected"),
+    [(0, "day"), (100, "day"), (200, "week"), (800, "week"), (2000, "month"), (20000, "year")],  # fmt: skip
 )
 def test_choose_period(span_days: int, expected: str) -> None:
     assert plots.choose_period(1_700_000_000, 1_700_000_000 + span_days * 86_400) == expected
@@ -187,7 +193,9 @@ def _expected_neighbourhood(g: nx.MultiDiGraph, node: str, radius: int) -> dict[
     return out
 
 
-@pytest.mark.parametrize("memory_id", ["asia:either", "alarm:VENTLUNG", "sachs_cdt_consensus:PKC", "asia:asia"])
+@pytest.mark.parametrize(
+    "memory_id", ["asia:either", "alarm:VENTLUNG", "sachs_cdt_consensus:PKC", "asia:asia"]
+)
 @pytest.mark.parametrize("radius", [1, 2])
 def test_neighbourhood_matches_networkx_for_every_source(
     sample: OmegaStore, reference: nx.MultiDiGraph, memory_id: str, radius: int
@@ -201,7 +209,9 @@ def test_neighbourhood_matches_networkx_for_every_source(
         for u, v, w in g.edges(data="weight"):
             assert w == max(d["weight"] for d in reference.get_edge_data(u, v).values())
         assert g.nodes[memory_id]["tier"] == reference.nodes[memory_id]["tier"]
-    assert [sorted(g.edges(data="weight")) for g in graphs[1:]] == [sorted(graphs[0].edges(data="weight"))] * 2
+    assert [sorted(g.edges(data="weight")) for g in graphs[1:]] == [
+        sorted(graphs[0].edges(data="weight"))
+    ] * 2
 
 
 def test_neighbourhood_edges_are_every_edge_among_the_shown_memories(
@@ -212,16 +222,31 @@ def test_neighbourhood_edges_are_every_edge_among_the_shown_memories(
     assert set(g.edges) == expected_pairs
 
 
-def test_neighbourhood_keeps_the_strongest_when_capped(sample: OmegaStore, reference: nx.MultiDiGraph) -> None:
-    hub = "child:Disease"  # 7 effects
+def test_neighbourhood_keeps_the_strongest_when_capped(
+    sample: OmegaStore, reference: nx.MultiDiGraph
+) -> None:
+    hub = "child:Disease"  # 1 cause, 7 effects
     g = plots.neighbourhood_graph(sample, hub, 1, max_nodes=4)
     assert g.graph["truncated"] and g.number_of_nodes() == 4
     effects = sorted(((max(d["weight"] for d in reference.get_edge_data(hub, v).values()), v)
                       for v in reference.successors(hub)), key=lambda x: (-x[0], x[1]))  # fmt: skip
-    kept = [v for v in g.nodes if v != hub]
-    parents = set(reference.predecessors(hub))
-    # effects are taken first, strongest first; the rest of the room goes to causes
-    assert [v for v in kept if v not in parents] == [v for _, v in effects[: len(kept)] if v not in parents]
+    assert {v for v, d in g.nodes(data="depth") if d > 0} == {v for _, v in effects[:2]}
+    assert {v for v, d in g.nodes(data="depth") if d < 0} == set(reference.predecessors(hub))
+
+
+@pytest.mark.parametrize(("max_nodes", "causes", "effects"), [(7, 3, 3), (8, 3, 4), (2, 0, 1), (30, 10, 10)])
+def test_neighbourhood_shares_the_room_between_causes_and_effects(
+    max_nodes: int, causes: int, effects: int
+) -> None:
+    g = nx.DiGraph()
+    for i in range(10):
+        g.add_edge(f"c{i}", "hub", weight=1 - i / 20)
+        g.add_edge("hub", f"e{i}", weight=1 - i / 20)
+    got = plots.neighbourhood_graph(g, "hub", 2, max_nodes=max_nodes)
+    depths = dict(got.nodes(data="depth"))
+    assert sorted(v for v, d in depths.items() if d < 0) == [f"c{i}" for i in range(causes)]  # strongest
+    assert sorted(v for v, d in depths.items() if d > 0) == [f"e{i}" for i in range(effects)]
+    assert got.graph["truncated"] == (max_nodes < 21)
 
 
 def test_causal_neighbourhood_drawing(sample: OmegaStore) -> None:
@@ -276,8 +301,14 @@ def test_empty_store_gives_a_labelled_empty_figure(mem_store: OmegaStore, functi
 
 @pytest.mark.parametrize(
     "function",
-    [plots.tier_distribution, plots.importance_histogram, plots.edge_type_summary, plots.activity_timeline,
-     plots.influence_ranking, plots.degree_distribution],  # fmt: skip
+    [
+        plots.tier_distribution,
+        plots.importance_histogram,
+        plots.edge_type_summary,
+        plots.activity_timeline,
+        plots.influence_ranking,
+        plots.degree_distribution,
+    ],  # fmt: skip
 )
 def test_unusable_source_is_a_clear_error(function) -> None:
     with pytest.raises(ValidationError, match="OmegaStore"):
@@ -313,7 +344,12 @@ def test_figure_shows_itself_in_jupyter(sample: OmegaStore) -> None:
 def test_memories_without_edges(mem_store: OmegaStore) -> None:
     mem_store.store_memories([StoredMemory(f"m{i}", "x", 1 + i % 3, i / 10, None, 1_764_000_000 + 3600 * i, 0)
                               for i in range(6)])  # fmt: skip
-    assert [round(p.get_height()) for p in plots.tier_distribution(mem_store).axes[0].patches][:4] == [2, 2, 2, 0]
+    assert [round(p.get_height()) for p in plots.tier_distribution(mem_store).axes[0].patches][:4] == [
+        2,
+        2,
+        2,
+        0,
+    ]
     assert "no causal edges" in texts(plots.degree_distribution(mem_store))
     mem_store.store_causal_edge(StoredCausalEdge("e", "m0", "m1", 0.0, "correlates", 1_764_000_000))
     fig = plots.causal_neighbourhood(mem_store, "m0")

@@ -156,7 +156,9 @@ def test_strongest_chains_are_strongest_paths(sample_report: ReportFiles, refere
         assert chain.count("→") == int(r["edges"])
 
 
-def test_most_influential_is_networkx_pagerank(sample_report: ReportFiles, reference: nx.MultiDiGraph) -> None:
+def test_most_influential_is_networkx_pagerank(
+    sample_report: ReportFiles, reference: nx.MultiDiGraph
+) -> None:
     simple = nx.DiGraph()
     simple.add_nodes_from(reference)
     for u, v, w in reference.edges(data="weight"):
@@ -218,7 +220,11 @@ def test_memories_without_edges(tmp_path: Path) -> None:
         store.store_memories([StoredMemory(f"m{i}", "note", 1 + i % 4, i / 10, None, 1_764_000_000 + 3600 * i, 0)
                               for i in range(10)])  # fmt: skip
         files = write_report(store, tmp_path / "out")
-    assert sorted(p.stem for p in files.figures) == ["activity_timeline", "importance_histogram", "tier_distribution"]
+    assert sorted(p.stem for p in files.figures) == [
+        "activity_timeline",
+        "importance_histogram",
+        "tier_distribution",
+    ]
     md = files.markdown.read_text(encoding="utf-8")
     assert "_No data: the store holds no causal edges._" in md
     assert "_No data: influence and chains need causal edges._" in md
@@ -338,3 +344,12 @@ def test_sample_report_can_be_copied_anywhere(sample_report: ReportFiles, tmp_pa
     lone = tmp_path / "lone.html"
     shutil.copyfile(sample_report.html, lone)
     assert lone.read_text(encoding="utf-8").count("data:image/png;base64,") == len(sample_report.figures)
+
+
+def test_cycles_are_not_listed_on_a_graph_too_big_for_it(sample_path: Path, tmp_path: Path) -> None:
+    with OmegaStore(sample_path) as store:
+        files = write_report(store, tmp_path, options=ReportOptions(cycles_max_edges=100))
+    md = files.markdown.read_text(encoding="utf-8")
+    assert md_facts(md)["Acyclic"] == "no (has cycles)"
+    assert "They are not listed for a graph of more than 100 edges" in md
+    assert "**Cycles found**" not in md

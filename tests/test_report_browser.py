@@ -76,14 +76,18 @@ def sample_report(tmp_path_factory: pytest.TempPathFactory) -> ReportFiles:
 def open_report(browser, path: Path, viewport: dict[str, int] = LAPTOP):  # noqa: ANN001, ANN201
     page = browser.new_page(viewport=viewport)
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on(
+        "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
     page.goto(path.resolve().as_uri(), wait_until="load")
     return page, problems
 
 
-def test_every_section_renders_and_every_image_loads(browser, sample_report: ReportFiles, tmp_path: Path) -> None:
+def test_every_section_renders_and_every_image_loads(
+    browser, sample_report: ReportFiles, tmp_path: Path
+) -> None:
     page, problems = open_report(browser, sample_report.html)
     try:
         assert page.title().startswith("omega-graph report")
@@ -106,6 +110,7 @@ def test_every_section_renders_and_every_image_loads(browser, sample_report: Rep
             assert 300 < img["shown"] <= LAPTOP["width"], img  # scaled to the column, still large
         # nothing wider than a laptop screen: no sideways scrolling of the page
         assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
+        page.evaluate("window.scrollTo(0, 0)")
         shot = tmp_path / "report.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.read_bytes().startswith(b"\x89PNG")
@@ -163,3 +168,12 @@ def test_empty_store_report_renders(browser, tmp_path: Path) -> None:
         assert problems == []
     finally:
         page.close()
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_missing_browser_skips_except_under_ci(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="browser test cannot run: no Chromium"):
+        unavailable("no Chromium here")

@@ -96,6 +96,20 @@ def test_backup_onto_the_store_itself_is_refused(file_store: OmegaStore, records
     assert file_dump(file_store.path) == before
 
 
+@pytest.mark.parametrize("where", ["directory", "missing-folder"])
+def test_backup_to_an_unusable_path_is_a_clear_error(
+    mem_store: OmegaStore, tmp_path: Path, where: str
+) -> None:
+    target = tmp_path / "a-folder"
+    if where == "directory":
+        target.mkdir()
+    else:
+        target = tmp_path / "no" / "such" / "backup.db"
+    with pytest.raises(DatabaseError, match=target.name):
+        mem_store.backup(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["a-folder"] if where == "directory" else [])
+
+
 BACKUP_IN_TRANSACTION = textwrap.dedent(
     """
     import sys

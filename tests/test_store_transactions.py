@@ -194,6 +194,28 @@ def test_bulk_failure_mid_generator_writes_nothing(file_store: OmegaStore, file_
     assert not file_store.connection.in_transaction
 
 
+def test_bulk_invalid_record_after_a_full_batch_writes_nothing(file_store: OmegaStore, file_dump) -> None:
+    file_store.store_memory(_memory("kept"))
+    before = file_dump(file_store.path)
+    records = [_memory(i) for i in range(45_000)]
+    records[41_234] = StoredMemory("m41234", "x", 1, 1.5, None, 0, 0)
+    with pytest.raises(ValidationError, match="importance"):
+        file_store.store_memories(records)
+    assert file_dump(file_store.path) == before
+
+
+def test_failed_bulk_inside_a_transaction_undoes_only_itself(mem_store: OmegaStore) -> None:
+    with mem_store.transaction():
+        mem_store.store_memory(_memory("before"))
+        with pytest.raises(ValidationError):
+            mem_store.store_memories([_memory("bulk-1"), StoredMemory("bulk-2", "x", 0, 0.5, None, 0, 0)])
+        with pytest.raises(NotFoundError):
+            mem_store.store_causal_edges([StoredCausalEdge("e", "mbefore", "ghost", 0.5, "causes", 0)])
+        mem_store.store_memory(_memory("after"))
+    assert [m.id for m in mem_store.iter_memories()] == ["mbefore", "mafter"]
+    assert mem_store.get_statistics().causal_edge_count == 0
+
+
 def test_bulk_edges_count_and_content(mem_store: OmegaStore) -> None:
     mem_store.store_memories(_memory(i) for i in range(4))
     edges = [StoredCausalEdge(f"e{i}", f"m{i}", f"m{i + 1}", i / 4, "causes", i) for i in range(3)]

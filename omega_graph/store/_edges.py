@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from itertools import islice
 
 from ..errors import NotFoundError
 from ..models import StoredCausalEdge
@@ -13,6 +12,7 @@ from ._base import StoreBase, db_errors
 from ._memories import BATCH, stream
 
 _EDGE_COLS = "id, from_memory, to_memory, weight, edge_type, created_at"
+_INSERT_EDGE = f"INSERT INTO causal_edges ({_EDGE_COLS}) VALUES (?, ?, ?, ?, ?, ?)"
 UPSERT_EDGE = f"""
 INSERT INTO causal_edges ({_EDGE_COLS}) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET from_memory = excluded.from_memory, to_memory = excluded.to_memory,
@@ -55,16 +55,10 @@ class EdgeOps(StoreBase):
         ...                           StoredCausalEdge("e2", "b", "c", 0.5, "causes", 0)])
         2
         """
-        stored = 0
         rows = map(edge_row, edges)
-        with self.transaction():
-            while batch := list(islice(rows, BATCH)):
-                try:
-                    self._conn.executemany(UPSERT_EDGE, batch)
-                except sqlite3.IntegrityError as err:
-                    raise (self._missing_endpoint(batch) or err) from err
-                stored += len(batch)
-        return stored
+        return self._bulk_write(
+            rows, _INSERT_EDGE, UPSERT_EDGE, BATCH, lambda err, batch: self._missing_endpoint(batch)
+        )
 
     @db_errors
     def get_causal_edge(self, id: str) -> StoredCausalEdge:

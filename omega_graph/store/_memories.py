@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
 
 from ..errors import NotFoundError, ValidationError
 from ..models import StoredMemory, StoredReflexionEpisode, StoredVector
@@ -21,6 +20,7 @@ ON CONFLICT(id) DO UPDATE SET content = excluded.content, tier = excluded.tier,
     importance = excluded.importance, embedding_blob = excluded.embedding_blob,
     created_at = excluded.created_at, last_accessed = excluded.last_accessed
 """
+_INSERT_MEMORY = f"INSERT INTO memories ({_MEMORY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _GET_MEMORY = f"SELECT {_MEMORY_COLS} FROM memories WHERE id = ?"
 _BY_TIER = f"SELECT {_MEMORY_COLS} FROM memories WHERE tier = ? ORDER BY importance DESC, rowid"
 
@@ -79,13 +79,7 @@ class MemoryOps(StoreBase):
         >>> store.store_memories(StoredMemory(f"m{i}", "", 1, 0.5, None, i, i) for i in range(3))
         3
         """
-        stored = 0
-        rows = map(memory_row, memories)
-        with self.transaction():
-            while batch := list(islice(rows, BATCH)):
-                self._conn.executemany(UPSERT_MEMORY, batch)
-                stored += len(batch)
-        return stored
+        return self._bulk_write(map(memory_row, memories), _INSERT_MEMORY, UPSERT_MEMORY, BATCH)
 
     @db_errors
     def get_memory(self, id: str) -> StoredMemory:
