@@ -43,15 +43,19 @@ def synthetic_store(n_memories: int, n_edges: int, seed: int = 7, work: Path = W
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO memories VALUES (?, ?, ?, ?, NULL, ?, ?)",
-        ((m, f"note {i}", t, w, 1764000000 + i, 1764000000 + i)
-         for i, (m, t, w) in enumerate(zip(mem_ids, tiers, imp, strict=True))),
+        (
+            (m, f"note {i}", t, w, 1764000000 + i, 1764000000 + i)
+            for i, (m, t, w) in enumerate(zip(mem_ids, tiers, imp, strict=True))
+        ),
     )
     conn.execute("COMMIT")
     # Skewed endpoints: a random permutation of memories indexed by a power-law position.
     perm = rng.permutation(n_memories)
+
     def pick(k: int) -> np.ndarray:
         pos = np.minimum((rng.pareto(1.2, size=k) * n_memories / 50).astype(np.int64), n_memories - 1)
         return perm[pos]
+
     src = np.where(rng.random(n_edges) < 0.5, pick(n_edges), rng.integers(0, n_memories, n_edges))
     dst = rng.integers(0, n_memories, n_edges)
     same = src == dst
@@ -64,9 +68,12 @@ def synthetic_store(n_memories: int, n_edges: int, seed: int = 7, work: Path = W
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO causal_edges VALUES (?, ?, ?, ?, ?, ?)",
-        ((e, mem_ids[s], mem_ids[d], ww, EDGE_TYPES[t], c)
-         for e, s, d, ww, t, c in zip(edge_ids, src.tolist(), dst.tolist(), w.tolist(), types, created,
-                                      strict=True)),
+        (
+            (e, mem_ids[s], mem_ids[d], ww, EDGE_TYPES[t], c)
+            for e, s, d, ww, t, c in zip(
+                edge_ids, src.tolist(), dst.tolist(), w.tolist(), types, created, strict=True
+            )
+        ),
     )
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

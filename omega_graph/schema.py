@@ -170,6 +170,10 @@ CREATE TABLE IF NOT EXISTS omega_edge_log (
     edge_rowid INTEGER NOT NULL,
     op TEXT NOT NULL CHECK (op IN ('update', 'delete'))
 );
+-- SQLite creates this row lazily the first time a statement that may log is prepared (even one
+-- that changes nothing); creating it here keeps the file unchanged by such no-op statements.
+INSERT INTO sqlite_sequence(name, seq)
+    SELECT 'omega_edge_log', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'omega_edge_log');
 CREATE TRIGGER IF NOT EXISTS omega_edge_log_update AFTER UPDATE ON causal_edges BEGIN
     INSERT INTO omega_edge_log(edge_id, edge_rowid, op) VALUES (old.id, old.rowid, 'delete');
     INSERT INTO omega_edge_log(edge_id, edge_rowid, op) VALUES (new.id, new.rowid, 'update');

@@ -174,7 +174,9 @@ class CausalGraph:
         """
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValidationError("top_paths", "k", k, "an integer >= 1")
-        if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1):
+        if max_length is not None and (
+            isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
+        ):
             raise ValidationError("top_paths", "max_length", max_length, "None or an integer >= 1")
         d = self._data
         s, t = d.index(source, "source"), d.index(target, "target")
@@ -193,7 +195,9 @@ class CausalGraph:
         v = d.index(memory_id)
         return reach.reach_frame(d, v, reverse=True, max_depth=max_depth, min_strength=min_strength)
 
-    def effects(self, memory_id: str, max_depth: int | None = None, min_strength: float = 0.0) -> pd.DataFrame:
+    def effects(
+        self, memory_id: str, max_depth: int | None = None, min_strength: float = 0.0
+    ) -> pd.DataFrame:
         """Every descendant of ``memory_id``; same columns and rules as :meth:`causes`."""
         d = self._data
         v = d.index(memory_id)
@@ -271,7 +275,12 @@ class CausalGraph:
         g.add_edges_from(
             (d.node_ids[u], d.node_ids[v], key, {"weight": w, "edge_type": types[c], "created_at": c_at})
             for u, v, key, w, c, c_at in zip(
-                d.src.tolist(), d.dst.tolist(), ids, d.weight.tolist(), d.etype.tolist(), d.created.tolist(),
+                d.src.tolist(),
+                d.dst.tolist(),
+                ids,
+                d.weight.tolist(),
+                d.etype.tolist(),
+                d.created.tolist(),
                 strict=True,
             )
         )

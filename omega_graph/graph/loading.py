@@ -209,6 +209,7 @@ def _load_duckdb(path: str, filters: Filters, state: SnapshotState) -> GraphData
 
     con = connect(allow_install=False)
     try:
+        con.execute("SET enable_progress_bar = false")
         quoted = path.replace("'", "''")
         con.execute(f"ATTACH '{quoted}' AS omega_src (TYPE sqlite, READ_ONLY)")
         con.execute(_DUCK_NODES, [state.memory_max_rowid])
@@ -262,17 +263,20 @@ def refresh(data: GraphData, source: Source, filters: Filters) -> GraphData:  # 
             return _load_sqlite(conn, filters)
         if replayable:
             log = conn.execute(
-                "SELECT edge_id, edge_rowid, op FROM omega_edge_log WHERE seq > ? ORDER BY seq", (old.log_seq,)
+                "SELECT edge_id, edge_rowid, op FROM omega_edge_log WHERE seq > ? ORDER BY seq",
+                (old.log_seq,),
             ).fetchall()
             last_op = {r: op for _, r, op in log}
             cols = "rowid, id, from_memory, to_memory, weight, edge_type, created_at"
-            fresh = conn.execute(f"SELECT {cols} FROM causal_edges WHERE rowid > ?", (old.edge_max_rowid,)).fetchall()
+            fresh = conn.execute(
+                f"SELECT {cols} FROM causal_edges WHERE rowid > ?", (old.edge_max_rowid,)
+            ).fetchall()
             # An id seen in the log or in a new row, held by the snapshot at an unlogged rowid, moved:
             # its old row was deleted without a log entry (INSERT OR REPLACE).
             busy_ids = [e for e, _, _ in log] + [r[1] for r in fresh]
             busy = hash_strings(busy_ids)
             logged_rows = np.fromiter(last_op, np.int64, len(last_op))
-            moved = np.isin(data.ehash, busy) & ~np.isin(data.erowid, logged_rows)
+            moved = _isin(data.ehash, busy) & ~_isin(data.erowid, logged_rows)
             floor = _stable_floor(conn, data, set(last_op), set(busy_ids), busy, moved)
             touched = sorted(r for r in last_op if r <= floor)
             new_mem = conn.execute(
@@ -281,9 +285,13 @@ def refresh(data: GraphData, source: Source, filters: Filters) -> GraphData:  # 
             reload_memories = state.memory_count != old.memory_count + len(new_mem) or not same_last
             if reload_memories:
                 new_mem = conn.execute("SELECT rowid, id, tier, importance FROM memories").fetchall()
-            rows = fresh + conn.execute(
-                f"SELECT {cols} FROM causal_edges WHERE rowid > ? AND rowid <= ?", (floor, old.edge_max_rowid)
-            ).fetchall()
+            rows = (
+                fresh
+                + conn.execute(
+                    f"SELECT {cols} FROM causal_edges WHERE rowid > ? AND rowid <= ?",
+                    (floor, old.edge_max_rowid),
+                ).fetchall()
+            )
             for i in range(0, len(touched), _CHUNK):
                 chunk = touched[i : i + _CHUNK]
                 rows += conn.execute(
@@ -294,8 +302,21 @@ def refresh(data: GraphData, source: Source, filters: Filters) -> GraphData:  # 
     return _apply(data, state, new_mem, reload_memories, floor, touched, rows, moved, filters)
 
 
+def _isin(big: np.ndarray, values: Any) -> np.ndarray:
+    """``np.isin`` for a few values against a large array: one binary search per element, no sort of E."""
+    small = np.unique(np.asarray(values, dtype=big.dtype))
+    if len(small) == 0:
+        return np.zeros(len(big), dtype=bool)
+    at = np.searchsorted(small, big)
+    return small[np.minimum(at, len(small) - 1)] == big
+
+
 def _stable_floor(
-    conn: sqlite3.Connection, data: GraphData, logged: set[int], busy_ids: set[str], busy: np.ndarray,
+    conn: sqlite3.Connection,
+    data: GraphData,
+    logged: set[int],
+    busy_ids: set[str],
+    busy: np.ndarray,
     moved: np.ndarray,
 ) -> int:
     """A rowid that no row inserted since the snapshot can be at or below.
@@ -313,7 +334,7 @@ def _stable_floor(
         row = conn.execute("SELECT id FROM causal_edges WHERE rowid = ?", (old.edge_max_rowid,)).fetchone()
         if row is not None and row[0] == old.edge_max_id:
             return old.edge_max_rowid
-    ok = ~moved & ~np.isin(data.ehash, busy) & ~np.isin(data.erowid, np.fromiter(logged, np.int64, len(logged)))
+    ok = ~moved & ~_isin(data.ehash, busy) & ~_isin(data.erowid, np.fromiter(logged, np.int64, len(logged)))
     candidates = np.sort(data.erowid[ok])[::-1]
     want = dict(zip(data.erowid[ok].tolist(), data.ehash[ok].tolist(), strict=True))
     for i in range(0, len(candidates), _CHUNK):
@@ -336,7 +357,9 @@ def _filtered(rows: list[tuple], hashes: np.ndarray, f: Filters) -> tuple[list[t
         r[4] >= f.min_weight and (types is None or r[5] in types) and (f.as_of is None or r[6] <= f.as_of)
         for r in rows
     ]
-    return [r for r, k in zip(rows, ok, strict=True) if k], hashes[np.array(ok, dtype=bool)] if rows else hashes
+    return [r for r, k in zip(rows, ok, strict=True) if k], hashes[
+        np.array(ok, dtype=bool)
+    ] if rows else hashes
 
 
 def _id_at(conn: sqlite3.Connection, rowid: int) -> str | None:
@@ -374,7 +397,9 @@ def _apply(
         mem_rows = sorted(mem_rows, key=lambda r: r[1])
         new_ids = [r[1] for r in mem_rows]
         at = np.searchsorted(np.array(data.node_ids, dtype=object), np.array(new_ids, dtype=object))
-        remap = np.arange(data.n_nodes, dtype=np.int64) + np.searchsorted(at, np.arange(data.n_nodes), "right")
+        remap = np.arange(data.n_nodes, dtype=np.int64) + np.searchsorted(
+            at, np.arange(data.n_nodes), "right"
+        )
         dest = at + np.arange(len(at))
         n = data.n_nodes + len(new_ids)
         node_ids = [""] * n
@@ -384,8 +409,14 @@ def _apply(
             node_ids[j] = data.node_ids[i]
         for k, j in enumerate(dest.tolist()):
             node_ids[j] = new_ids[k]
-        node_rowid, tier, importance = (np.empty(n, dtype=a.dtype) for a in (data.node_rowid, data.tier, data.importance))
-        for arr, old_arr, col in ((node_rowid, data.node_rowid, 0), (tier, data.tier, 2), (importance, data.importance, 3)):
+        node_rowid, tier, importance = (
+            np.empty(n, dtype=a.dtype) for a in (data.node_rowid, data.tier, data.importance)
+        )
+        for arr, old_arr, col in (
+            (node_rowid, data.node_rowid, 0),
+            (tier, data.tier, 2),
+            (importance, data.importance, 3),
+        ):
             arr[keep_slots] = old_arr
             arr[dest] = [r[col] for r in mem_rows]
     else:
@@ -395,10 +426,10 @@ def _apply(
     # 2. old edges that survive: not re-read, not moved, endpoints still present, id nowhere else
     keep = (data.erowid <= floor) & ~moved
     if len(touched):
-        keep &= ~np.isin(data.erowid, np.asarray(touched, dtype=np.int64))
+        keep &= ~_isin(data.erowid, np.asarray(touched, dtype=np.int64))
     row_hash = hash_strings([r[1] for r in rows])
     if len(rows):
-        keep &= ~np.isin(data.ehash, row_hash)  # an id lives in one row: the re-read one wins
+        keep &= ~_isin(data.ehash, row_hash)  # an id lives in one row: the re-read one wins
     rows, row_hash = _filtered(rows, row_hash, filters)
     src, dst = data.src, data.dst
     if remap is not None:
@@ -423,25 +454,51 @@ def _apply(
     type_remap = np.array([code[t] for t in data.type_names] or [0], dtype=np.int16)
     new = [(r, e, h) for r, e, h, good in zip(rows, ends, row_hash.tolist(), ok, strict=True) if good]
 
-    def cat(old: np.ndarray, values: list[Any]) -> np.ndarray:
-        return np.concatenate([old[keep], np.asarray(values, dtype=old.dtype)])
-
-    out = GraphData(
-        node_ids=node_ids,
-        node_rowid=node_rowid,
-        tier=tier,
-        importance=importance,
-        src=cat(src.astype(np.int32), [e[0] for _, e, _ in new]),
-        dst=cat(dst.astype(np.int32), [e[1] for _, e, _ in new]),
-        weight=cat(data.weight, [r[4] for r, _, _ in new]),
-        created=cat(data.created, [r[6] for r, _, _ in new]),
-        etype=cat(type_remap[data.etype] if len(data.etype) else data.etype, [code[r[5]] for r, _, _ in new]),
-        erowid=cat(data.erowid, [r[0] for r, _, _ in new]),
-        ehash=cat(data.ehash, [h for _, _, h in new]),
-        type_names=type_names,
-        state=state,
+    old_cols = {
+        "src": src.astype(np.int32)[keep],
+        "dst": dst.astype(np.int32)[keep],
+        "weight": data.weight[keep],
+        "created": data.created[keep],
+        "etype": (type_remap[data.etype] if len(data.etype) else data.etype)[keep],
+        "erowid": data.erowid[keep],
+        "ehash": data.ehash[keep],
+    }
+    new_cols = {
+        "src": [e[0] for _, e, _ in new],
+        "dst": [e[1] for _, e, _ in new],
+        "weight": [r[4] for r, _, _ in new],
+        "created": [r[6] for r, _, _ in new],
+        "etype": [code[r[5]] for r, _, _ in new],
+        "erowid": [r[0] for r, _, _ in new],
+        "ehash": [h for _, _, h in new],
+    }
+    cols = _merge(
+        old_cols, {k: np.asarray(v, dtype=old_cols[k].dtype) for k, v in new_cols.items()}, len(node_ids)
     )
-    return out.sorted_edges()
+    return GraphData(
+        node_ids=node_ids, node_rowid=node_rowid, tier=tier, importance=importance,
+        type_names=type_names, state=state, **cols,
+    )  # fmt: skip
+
+
+def _merge(old: dict[str, np.ndarray], new: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """Insert the (few) new edges into the canonically sorted old ones: O(E) copies, no sort of E."""
+    if len(new["src"]) == 0:
+        return old
+    order = np.lexsort((new["erowid"], -new["weight"], new["dst"], new["src"]))
+    new = {k: v[order] for k, v in new.items()}
+    key_old = old["src"].astype(np.int64) * n + old["dst"]
+    key_new = new["src"].astype(np.int64) * n + new["dst"]
+    lo = np.searchsorted(key_old, key_new, "left")
+    hi = np.searchsorted(key_old, key_new, "right")
+    at = lo.copy()
+    w_old, r_old = old["weight"], old["erowid"]
+    for i in np.flatnonzero(hi > lo).tolist():  # parallel edges of an existing pair: place by (-w, rowid)
+        j, w, r = int(lo[i]), float(new["weight"][i]), int(new["erowid"][i])
+        while j < hi[i] and (-w_old[j], r_old[j]) < (-w, r):
+            j += 1
+        at[i] = j
+    return {k: np.insert(old[k], at, new[k]) for k in old}
 
 
 # ----- edge ids for answers -------------------------------------------------------------------------
@@ -485,7 +542,9 @@ def edge_labels(data: GraphData, source: Source, positions: Sequence[int] | None
             cands += conn.execute(
                 "SELECT rowid, id FROM causal_edges WHERE rowid > ?", (data.state.edge_max_rowid,)
             ).fetchall()
-            by_hash = dict(zip(hash_strings([c[1] for c in cands]).tolist(), (c[1] for c in cands), strict=True))
+            by_hash = dict(
+                zip(hash_strings([c[1] for c in cands]).tolist(), (c[1] for c in cands), strict=True)
+            )
             for i in missing:
                 out[i] = by_hash.get(int(want[i]))
     lost = [i for i, v in enumerate(out) if v is None]

@@ -204,7 +204,9 @@ def top_paths(
             gw = g + c
             heapq.heappush(heap, (gw + h[w], (*path, w), gw))
     if not out:
-        raise NoPathError(data.node_ids[s], data.node_ids[t], f"of positive strength within {max_length} edges")
+        raise NoPathError(
+            data.node_ids[s], data.node_ids[t], f"of positive strength within {max_length} edges"
+        )
     return [build(p, edges_of(data, p)) for p in out]
 
 
@@ -271,5 +273,6 @@ def time_respecting_path(data: GraphData, s: int, t: int, build: Builder) -> Cau
         lim = opened.get(v)
         if lim is None or int(created[e]) < lim:
             open_from(v, int(created[e]), d, e)
-    raise NoPathError(data.node_ids[s], data.node_ids[t], "of positive strength with non-decreasing created_at")
-
+    raise NoPathError(
+        data.node_ids[s], data.node_ids[t], "of positive strength with non-decreasing created_at"
+    )

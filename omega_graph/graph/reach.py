@@ -28,7 +28,9 @@ COLUMNS = ["memory_id", "depth", "strength"]
 
 
 def _check_bounds(max_depth: int | None, min_strength: float) -> None:
-    if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 0):
+    if max_depth is not None and (
+        isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 0
+    ):
         raise ValidationError("causal graph query", "max_depth", max_depth, "None or an integer >= 0")
     if not isinstance(min_strength, int | float) or not (0.0 <= min_strength <= 1.0):
         raise ValidationError("causal graph query", "min_strength", min_strength, "a number in [0, 1]")
@@ -72,7 +74,8 @@ def tree_strengths(data: GraphData, reverse: bool, root: int, pred: np.ndarray) 
     adj = data.adjacency(reverse)
     n = data.n_nodes
     keys = data._cached(
-        f"pair_keys_{reverse}", lambda: np.repeat(np.arange(n, dtype=np.int64), np.diff(adj.indptr)) * n + adj.nbr
+        f"pair_keys_{reverse}",
+        lambda: np.repeat(np.arange(n, dtype=np.int64), np.diff(adj.indptr)) * n + adj.nbr,
     )
     out = np.zeros(n)
     out[root] = 1.0

@@ -47,7 +47,7 @@ def find_cycles(data: GraphData, limit: int | None, max_length: int | None) -> l
     rows = np.repeat(np.arange(n), np.diff(adj.indptr))
     _, labels = connected_components(data.structure_matrix(False), directed=True, connection="strong")
     sizes = np.bincount(labels)
-    cyclic = (sizes[labels] > 1)
+    cyclic = sizes[labels] > 1
     cyclic[rows[rows == adj.nbr]] = True
     inner = cyclic[rows] & cyclic[adj.nbr] & (labels[rows] == labels[adj.nbr])
     g = nx.DiGraph()

@@ -52,5 +52,6 @@ __all__ = [
     "neighbourhood_graph",
     "png_bytes",
     "tier_cmap",
+    "tier_distribution",
     "tier_norm",
 ]

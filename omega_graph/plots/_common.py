@@ -38,6 +38,8 @@ __all__ = [
     "TIERS",
     "OmegaFigure",
     "analytics_frame",
+    "compact",
+    "count_axis",
     "figure_for",
     "no_data",
     "png_bytes",
@@ -104,6 +106,29 @@ def style_axes(ax: Axes, *, grid: str | None = "y") -> None:
     if grid:
         ax.grid(axis=grid, color="#e5e7eb", linewidth=0.8)
         ax.set_axisbelow(True)
+
+
+def compact(value: float) -> str:
+    """A count in a few characters: 950, 12k, 1.4M.
+
+    >>> [compact(v) for v in (0, 950, 2_000, 12_500, 1_400_000, 3e9)]
+    ['0', '950', '2,000', '12.5k', '1.4M', '3G']
+    """
+    v = abs(value)
+    if v < 10_000:
+        return f"{value:,.0f}"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:,.0f}"  # pragma: no cover
+
+
+def count_axis(axis: Any) -> None:
+    """Label a count axis 950, 12k, 1.4M (never an offset like ``1e6``)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: compact(v)))
 
 
 def no_data(ax: Axes, message: str) -> None:

@@ -124,8 +124,9 @@ def neighbourhood_graph(
 ) -> nx.DiGraph:
     """The causes and effects of ``memory_id`` within ``radius`` edges, as a small ``networkx.DiGraph``.
 
-    Memories are added breadth first, strongest edge first, until ``max_nodes``; the graph
-    attribute ``truncated`` says whether some were left out. Parallel edges are merged into one edge
+    Memories are added breadth first, strongest edge first, until ``max_nodes``; at each depth the
+    room left is shared between causes and effects, so a hub with many effects still shows its
+    causes. The graph attribute ``truncated`` says whether some were left out. Parallel edges are merged into one edge
     carrying the strongest ``weight``, their count ``edges`` and an ``edge_type``. Node attributes:
     ``depth`` (0 for the memory, -d for a cause d edges upstream, +d for an effect), ``tier``,
     ``importance`` (None where unknown).
@@ -165,24 +166,31 @@ def neighbourhood_graph(
         raise NotFoundError("memory", memory_id, "give the id of a stored memory (see store.iter_memories())")
     depth: dict[str, int] = {memory_id: 0}
     truncated = False
-    # effects then causes, layer by layer, so the nearest memories always make it in; a memory
-    # reached on both sides is placed once (nearest side, effects on a tie) but expanded on both
+    # layer by layer, so the nearest memories always make it in; within a layer the room left is
+    # shared between causes and effects (strongest edges first on each side); a memory reached on
+    # both sides is placed once (nearest side, effects on a tie) but expanded on both
     frontiers = {1: [memory_id], -1: [memory_id]}
     seen = {1: {memory_id}, -1: {memory_id}}
     for d in range(1, radius + 1):
+        ranked: dict[int, list[str]] = {}
         for sign in (1, -1):
             found: dict[str, float] = {}
             for v in frontiers[sign]:
                 for other, w in src.step(v, sign > 0, min_weight, max_nodes + 1):
                     if other not in seen[sign]:
                         found[other] = max(found.get(other, 0.0), w)
-            ranked = sorted(found, key=lambda m: (-found[m], str(m)))
-            new = [m for m in ranked if m not in depth]
-            room = max(max_nodes - len(depth), 0)
-            truncated |= len(new) > room
-            for m in new[:room]:
+            ranked[sign] = sorted(found, key=lambda m: (-found[m], str(m)))
+        new_up = [m for m in ranked[-1] if m not in ranked[1] and m not in depth]
+        new_down = [m for m in ranked[1] if m not in depth]
+        room = max(max_nodes - len(depth), 0)
+        down = min(len(new_down), max(room - len(new_up), (room + 1) // 2))
+        up = min(len(new_up), room - down)
+        truncated |= down + up < len(new_down) + len(new_up)
+        for sign, kept in ((1, new_down[:down]), (-1, new_up[:up])):
+            for m in kept:
                 depth[m] = sign * d
-            frontiers[sign] = [m for m in ranked if m in depth]
+        for sign in (1, -1):
+            frontiers[sign] = [m for m in ranked[sign] if m in depth]
             seen[sign].update(frontiers[sign])
     nodes = sorted(depth, key=lambda m: (depth[m], str(m)))
     attrs = src.tiers(nodes)
@@ -216,7 +224,11 @@ def _layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
         inner = d - 1 if d > 0 else d + 1
 
         def key(v: str, inner: int = inner) -> tuple[float, float, str]:
-            linked = [pos[u][1] for u in (*g.predecessors(v), *g.successors(v)) if u in pos and g.nodes[u]["depth"] == inner]
+            linked = [
+                pos[u][1]
+                for u in (*g.predecessors(v), *g.successors(v))
+                if u in pos and g.nodes[u]["depth"] == inner
+            ]
             weight = max((g.edges[e]["weight"] for e in (*g.in_edges(v), *g.out_edges(v))), default=0.0)
             return (-(sum(linked) / len(linked)) if linked else 0.0, -weight, str(v))
 
@@ -224,7 +236,9 @@ def _layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def _arc_midpoint(ax: Axes, a: tuple[float, float], b: tuple[float, float], rad: float) -> tuple[float, float]:
+def _arc_midpoint(
+    ax: Axes, a: tuple[float, float], b: tuple[float, float], rad: float
+) -> tuple[float, float]:
     """Data coordinates of the middle of matplotlib's ``arc3`` curve from ``a`` to ``b`` (built on screen)."""
     (x0, y0), (x1, y1) = ax.transData.transform([a, b])
     dx, dy = x1 - x0, y1 - y0
@@ -266,7 +280,7 @@ def causal_neighbourhood(
     min_weight : float, default 0.0
         Leave out weaker edges.
     edge_labels : bool, optional
-        Print each edge's weight (default: when at most 30 edges are drawn).
+        Print each edge's weight (default: when at most 24 edges are drawn).
     label_width : int, default 22
         Longer memory ids are cut with an ellipsis.
     ax : matplotlib.axes.Axes, optional
@@ -310,7 +324,7 @@ def causal_neighbourhood(
     ax.annotate(sub, (0.0, 1.0), xycoords="axes fraction", xytext=(0, 5), textcoords="offset points",
                 fontsize=8, color="#4b5563", va="bottom")  # fmt: skip
     cmap, norm = tier_cmap(), tier_norm()
-    show_weights = edge_labels if edge_labels is not None else g.number_of_edges() <= 30
+    show_weights = edge_labels if edge_labels is not None else g.number_of_edges() <= 24
     ys = [p[1] for p in pos.values()]
     ax.set_xlim(min(depths) - 0.6, max(depths) + 0.6)
     ax.set_ylim(min(ys) - 0.75, max(ys) + 0.7)
@@ -345,8 +359,14 @@ def causal_neighbourhood(
                 fontsize=9 if focus else 8, fontweight="bold" if focus else "normal", color="#111827",
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})  # fmt: skip
     for d in depths:
-        head = "memory" if d == 0 else ("causes" if d < 0 else "effects") + (f" (depth {abs(d)})" if abs(d) > 1 else "")
-        ax.text(d, max(ys) + 0.45, head, ha="center", va="bottom", fontsize=8, color="#6b7280", style="italic")
+        head = (
+            "memory"
+            if d == 0
+            else ("causes" if d < 0 else "effects") + (f" (depth {abs(d)})" if abs(d) > 1 else "")
+        )
+        ax.text(
+            d, max(ys) + 0.45, head, ha="center", va="bottom", fontsize=8, color="#6b7280", style="italic"
+        )
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, ticks=TIERS, fraction=0.03, pad=0.01,
                        shrink=0.8)  # fmt: skip
     bar.set_label("tier", fontsize=9)

@@ -24,6 +24,8 @@ from ._common import (
     SERIES,
     TIERS,
     analytics_frame,
+    compact,
+    count_axis,
     figure_for,
     new_figure,
     no_data,
@@ -117,7 +119,8 @@ def tier_distribution(source: Any, *, ax: Axes | None = None) -> Figure:
     counts = [int(by_tier["memories"].get(t, 0)) for t in TIERS]
     cmap, norm = tier_cmap(), tier_norm()
     bars = ax.bar(TIERS, counts, color=[cmap(norm(t)) for t in TIERS], edgecolor="white", width=0.8)
-    ax.bar_label(bars, labels=[f"{c:,}" if c else "" for c in counts], fontsize=8, padding=2)
+    ax.bar_label(bars, labels=[compact(c) if c else "" for c in counts], fontsize=8, padding=2)
+    count_axis(ax.yaxis)
     ax.set_xticks(TIERS)
     ax.set_xlabel("tier")
     ax.set_ylabel("memories")
@@ -157,12 +160,14 @@ def importance_histogram(source: Any, *, bins: int = 20, ax: Axes | None = None)
     --------
     >>> import pandas as pd
     >>> df = pd.DataFrame({"bin_start": [0.0, 0.5], "bin_end": [0.5, 1.0], "memories": [3, 1]})
-    >>> [p.get_height() for p in importance_histogram(df).axes[0].patches]
-    [3.0, 1.0]
+    >>> [int(p.get_height()) for p in importance_histogram(df).axes[0].patches]
+    [3, 1]
     """
     if not isinstance(bins, int) or bins < 1:
         raise ValidationError("importance_histogram", "bins", bins, "a positive integer")
-    df = analytics_frame(source, lambda a: a.importance_histogram(bins), _HIST_COLUMNS, "importance_histogram")
+    df = analytics_frame(
+        source, lambda a: a.importance_histogram(bins), _HIST_COLUMNS, "importance_histogram"
+    )
     fig, ax = figure_for(ax, 7.5, 3.4)
     style_axes(ax)
     ax.set_title("Importance of memories", loc="left", fontsize=12)
@@ -173,6 +178,7 @@ def importance_histogram(source: Any, *, bins: int = 20, ax: Axes | None = None)
     widths = df["bin_end"] - df["bin_start"]
     ax.bar(df["bin_start"], df["memories"], width=widths, align="edge", color=ACCENT, edgecolor="white")
     ax.set_xlim(0, 1)
+    count_axis(ax.yaxis)
     ax.set_xlabel("importance")
     ax.set_ylabel("memories")
     outside = int(df["_outside"].iloc[0]) if "_outside" in df.columns and len(df) else 0
@@ -214,7 +220,9 @@ def degree_distribution_frame(source: Any) -> pd.DataFrame:
     parts = []
     for direction, values in (("in", ins), ("out", outs)):
         counts = values.astype("int64").value_counts().sort_index()
-        parts.append(pd.DataFrame({"direction": direction, "degree": counts.index, "memories": counts.values}))
+        parts.append(
+            pd.DataFrame({"direction": direction, "degree": counts.index, "memories": counts.values})
+        )
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(_DEGREE_COLUMNS))
     return out.astype({"degree": "int64", "memories": "int64"})
 
@@ -271,7 +279,7 @@ def _plain_log_ticks(ax: Axes) -> None:
 
     def label(value: float, _pos: int) -> str:
         lead = f"{value:.0e}"[0]
-        return f"{value:,.0f}" if value >= 1 and lead in "125" else ""
+        return compact(value) if value >= 1 and lead in "125" else ""
 
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -319,7 +327,8 @@ def edge_type_summary(source: Any, *, ax: Axes | None = None) -> Figure:
     df = df.sort_values(["edges", "edge_type"], ascending=[False, True]).reset_index(drop=True)
     y = list(range(len(df)))
     bars = count_ax.barh(y, df["edges"], color=ACCENT, height=0.65)
-    count_ax.bar_label(bars, labels=[f"{int(n):,}" for n in df["edges"]], fontsize=8, padding=3)
+    count_ax.bar_label(bars, labels=[compact(n) for n in df["edges"]], fontsize=8, padding=3)
+    count_axis(count_ax.xaxis)
     count_ax.set_yticks(y, [shorten(t, 22) for t in df["edge_type"]])
     count_ax.invert_yaxis()
     count_ax.set_xlabel("edges")
@@ -338,7 +347,7 @@ def choose_period(first: int, last: int, max_periods: int = 120) -> str:
     """The finest of day, week, month, year that covers ``first``..``last`` (Unix seconds) in at
     most ``max_periods`` periods.
 
-    >>> choose_period(0, 10 * 86_400), choose_period(0, 400 * 86_400), choose_period(0, 40 * 365 * 86_400)
+    >>> choose_period(0, 10 * 86_400), choose_period(0, 400 * 86_400), choose_period(0, 5 * 365 * 86_400)
     ('day', 'week', 'month')
     """
     days = max(last - first, 0) / 86_400
@@ -348,7 +357,9 @@ def choose_period(first: int, last: int, max_periods: int = 120) -> str:
     return "year"
 
 
-def activity_frame(source: Any, freq: str | None = None, *, max_periods: int = 120) -> tuple[pd.DataFrame, str]:
+def activity_frame(
+    source: Any, freq: str | None = None, *, max_periods: int = 120
+) -> tuple[pd.DataFrame, str]:
     """Records created per period, and the period used (``"day"``, ``"week"``, ``"month"``, ``"year"``).
 
     With ``freq=None`` the finest period giving at most ``max_periods`` rows is chosen (see
@@ -364,7 +375,7 @@ def activity_frame(source: Any, freq: str | None = None, *, max_periods: int = 1
     ...                      "memories": 1, "edges": 2, "reflexions": 0})
     >>> df, used = activity_frame(days)
     >>> used, len(df), int(df["edges"].sum())
-    ('week', 59, 800)
+    ('week', 58, 800)
     """
     import pandas as pd
 
@@ -432,8 +443,11 @@ def activity_timeline(source: Any, *, freq: str | None = None, ax: Axes | None =
     marker = "o" if len(df) <= 60 else None
     for column, label, colour in zip(("memories", "edges", "reflexions"),
                                      ("memories", "causal edges", "reflexions"), SERIES[:3], strict=True):  # fmt: skip
-        ax.plot(df["period"], df[column], marker=marker, markersize=4, linewidth=1.6, color=colour, label=label)
+        ax.plot(
+            df["period"], df[column], marker=marker, markersize=4, linewidth=1.6, color=colour, label=label
+        )
     ax.set_ylabel(f"records created per {used}")
+    count_axis(ax.yaxis)
     ax.set_ylim(bottom=0)
     locator = mdates.AutoDateLocator(maxticks=10)
     ax.xaxis.set_major_locator(locator)
@@ -516,7 +530,11 @@ def influence_ranking(
         tiers = memory_tiers(store, df["memory_id"].tolist())
     fig, ax = figure_for(ax, 7.5, 0.9 + 0.3 * max(len(df), 3))
     style_axes(ax, grid="x")
-    what = "Strongest drivers (PageRank on the reversed graph)" if reverse else "Most influential memories (PageRank)"
+    what = (
+        "Strongest drivers (PageRank on the reversed graph)"
+        if reverse
+        else "Most influential memories (PageRank)"
+    )
     ax.set_title(what, loc="left", fontsize=12)
     if df.empty:
         no_data(ax, "no causal edges")

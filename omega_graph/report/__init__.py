@@ -16,7 +16,7 @@ aggregates, so a store with millions of memories gives a report of the same size
 
 Examples
 --------
->>> import threading
+>>> import tempfile
 >>> from omega_graph import OmegaStore
 >>> out = tempfile.mkdtemp()
 >>> with OmegaStore.new_in_memory() as store:
@@ -176,7 +176,9 @@ def write_report(
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise ValidationError("report", "out_dir", os.fspath(out_dir), "a directory (or a path to create one at)")
+        raise ValidationError(
+            "report", "out_dir", os.fspath(out_dir), "a directory (or a path to create one at)"
+        )
     total = len(_BUILDERS) + 1
     report = _build(store, progress, options, None, total)
     if progress is not None:

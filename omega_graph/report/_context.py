@@ -38,6 +38,9 @@ class ReportOptions:
         Strongest chains listed.
     chain_sources : int
         Strongest drivers tried as chain sources (one reachability pass each).
+    cycles_max_edges : int
+        Cycles are listed (``find_cycles``) only for graphs up to this many edges; larger graphs
+        report whether they are acyclic (``is_dag``, linear time) without the list.
     alternatives_max_edges : int
         Alternative routes (``top_paths``) are listed only for graphs up to this many edges.
     neighbourhood_radius, neighbourhood_nodes : int
@@ -50,10 +53,11 @@ class ReportOptions:
 
     top: int = 10
     chains: int = 5
-    chain_sources: int = 8
+    chain_sources: int = 5
+    cycles_max_edges: int = 250_000
     alternatives_max_edges: int = 200_000
     neighbourhood_radius: int = 2
-    neighbourhood_nodes: int = 30
+    neighbourhood_nodes: int = 24
     lineages: int = 8
     histogram_bins: int = 20
 
@@ -72,9 +76,6 @@ class Context:
         self.analytics = analytics
         self.options = options
         self.stats: DatabaseStatistics = store.get_statistics()
-        #: Stored values of the wrong SQLite type; listing them also makes every ``clean_<table>``
-        #: view read them as NULL, so the report's own queries run on any file.
-        self.anomalies: pd.DataFrame = analytics.type_anomalies()
         self._info: dict[str, tuple[int | None, float | None, str]] = {}
 
     @cached_property
@@ -82,7 +83,18 @@ class Context:
         """One snapshot of the causal edges for every graph question of the report."""
         return self.store.causal_graph()
 
+    @cached_property
+    def anomalies(self) -> pd.DataFrame:
+        """Stored values of the wrong SQLite type (one scan per table, on first use).
+
+        Listing them also switches the affected ``clean_<table>`` views to read them as NULL, so the
+        report's own queries run on any file.
+        """
+        return self.analytics.type_anomalies()
+
     def sql(self, query: str, *params: Any) -> pd.DataFrame:
+        """Run one of the report's DuckDB queries (over the ``clean_<table>`` views)."""
+        self.anomalies  # noqa: B018 - the views must be tolerant before they are read
         return self.analytics.sql(query, list(params) if params else None)
 
     def memory_info(self, ids: list[str]) -> dict[str, tuple[int | None, float | None, str]]:

@@ -23,7 +23,7 @@ from .. import plots
 from ..errors import NoPathError
 from ._context import Context
 from ._model import Facts, Paragraph, Section, fmt_count, fmt_float, frame_table
-from ._queries import DUCK_EDGE_FACTS, DUCK_GRAPH_FACTS
+from ._queries import DUCK_EDGE_FACTS, DUCK_JOINT_DEGREES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,12 +38,52 @@ def _chain_text(nodes: list[str], weights: list[float]) -> str:
     return " ".join(parts)
 
 
+def _cycle_text(cycle: list[str], show: int = 12) -> str:
+    """``a → b → c → a``; a long cycle keeps its first and last memories around an ellipsis.
+
+    >>> _cycle_text(["a", "b"]), _cycle_text([str(i) for i in range(100)], show=4)
+    ('a → b → a', '0 → 1 → 2 → … (96 more) … → 99 → 0')
+    """
+    ids = [str(c) for c in cycle]
+    if len(ids) > show:
+        head, tail = ids[: show - 1], ids[-1:]
+        ids = [*head, f"… ({len(cycle) - len(head) - len(tail)} more) …", *tail]
+    return " → ".join([*ids, str(cycle[0])])
+
+
+def _degree_facts(joint: pd.DataFrame) -> dict[str, float]:
+    """Linked, isolated, roots, sinks, max degrees and mean out-degree from the joint degree counts."""
+    i, o, n = joint["in_degree"], joint["out_degree"], joint["memories"]
+    linked = int(n[(i + o) > 0].sum())
+    return {
+        "linked": linked,
+        "isolated": int(n[(i + o) == 0].sum()),
+        "roots": int(n[(i == 0) & (o > 0)].sum()),
+        "sinks": int(n[(o == 0) & (i > 0)].sum()),
+        "max_out_degree": int(o[n > 0].max()) if len(joint) else 0,
+        "max_in_degree": int(i[n > 0].max()) if len(joint) else 0,
+        "mean_degree": float((o * n).sum() / linked) if linked else 0.0,
+    }
+
+
+def _marginals(joint: pd.DataFrame) -> pd.DataFrame:
+    """The in- and out-degree distributions (``direction``, ``degree``, ``memories``) of the joint counts."""
+    import pandas as pd
+
+    parts = []
+    for direction, column in (("in", "in_degree"), ("out", "out_degree")):
+        m = joint.groupby(column, sort=True)["memories"].sum().reset_index()
+        parts.append(pd.DataFrame({"direction": direction, "degree": m[column], "memories": m["memories"]}))
+    return pd.concat(parts, ignore_index=True).astype({"degree": "int64", "memories": "int64"})
+
+
 def graph_structure(ctx: Context) -> Section:
     sec = Section("graph-structure", "Causal graph structure")
     if ctx.stats.causal_edge_count == 0:
         sec.empty = "No data: the store holds no causal edges."
         return sec
-    facts = ctx.sql(DUCK_GRAPH_FACTS).iloc[0]
+    joint = ctx.sql(DUCK_JOINT_DEGREES)
+    facts = _degree_facts(joint)
     edges = ctx.sql(DUCK_EDGE_FACTS).iloc[0]
     g = ctx.graph
     dag = bool(g.is_dag())
@@ -75,7 +115,7 @@ def graph_structure(ctx: Context) -> Section:
         notes.append(f"{fmt_count(edges['self_loops'])} edges are self-loops.")
     sec.add(Paragraph(" ".join(notes)))
     sec.add(ctx.figure("degree_distribution", "Memories per in- and out-degree, log–log.",
-                       plots.degree_distribution(ctx.analytics)))  # fmt: skip
+                       plots.degree_distribution(_marginals(joint))))  # fmt: skip
     types = ctx.analytics.edge_type_summary()
     sec.add(ctx.figure("edge_type_summary", "Edges per type and the range of their weights.",
                        plots.edge_type_summary(types)))  # fmt: skip
@@ -92,22 +132,27 @@ def graph_structure(ctx: Context) -> Section:
         sec.add(Paragraph(
             "The graph is acyclic, so total effects (`total_effect`) and d-separation questions are defined."
         ))  # fmt: skip
+    elif ctx.stats.causal_edge_count > ctx.options.cycles_max_edges:
+        sec.add(Paragraph(
+            f"The graph has cycles. They are not listed for a graph of more than "
+            f"{ctx.options.cycles_max_edges:,} edges; `store.causal_graph().find_cycles(limit=...)` lists them. "
+            "`total_effect` and d-separation need an acyclic graph (filter edges with "
+            "`store.causal_graph(min_weight=..., edge_types=...)`), while paths, causes, effects and "
+            "influence work as they are."
+        ))  # fmt: skip
     else:
-        limit = ctx.options.top
-        cycles = g.find_cycles(limit=limit)
         import pandas as pd
 
-        rows = pd.DataFrame({
-            "length": [len(c) for c in cycles],
-            "cycle": [" → ".join([*map(str, c), str(c[0])]) for c in cycles],
-        })  # fmt: skip
+        limit = ctx.options.top
+        cycles = g.find_cycles(limit=limit)
+        rows = pd.DataFrame({"length": [len(c) for c in cycles], "cycle": [_cycle_text(c) for c in cycles]})
         sec.add(Paragraph(
             "The graph has cycles: `total_effect` and d-separation need an acyclic graph (filter edges with "
             "`store.causal_graph(min_weight=..., edge_types=...)`), while paths, causes, effects and "
             "influence work as they are."
         ))  # fmt: skip
         sec.add(frame_table(rows, caption="Cycles found", numeric=["length"],
-                            note=f"At most {limit} cycles are searched for." if len(rows) >= limit else ""))  # fmt: skip
+                            note=f"The first {limit} cycles found are listed." if len(rows) >= limit else ""))  # fmt: skip
     return sec
 
 
@@ -143,8 +188,9 @@ def strongest_chains(ctx: Context, influence: pd.DataFrame, drivers: pd.DataFram
         eff = eff[eff["strength"] > 0]
         if eff.empty:
             continue
-        eff = eff.assign(score=score.reindex(eff["memory_id"]).to_numpy())
-        best = eff.sort_values(["score", "strength", "memory_id"], ascending=[False, False, True]).iloc[0]
+        scores = score.reindex(eff["memory_id"]).fillna(-1.0).to_numpy()
+        eff = eff[scores == scores.max()]  # the most influenced memories reached (usually one)
+        best = eff.sort_values(["strength", "memory_id"], ascending=[False, True]).iloc[0]
         target = str(best["memory_id"])
         try:
             found[(source, target)] = g.strongest_path(source, target)

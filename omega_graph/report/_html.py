@@ -32,6 +32,7 @@ body { margin: 0; color: var(--fg); background: var(--bg);
 header.top { background: #1f2a37; color: #fff; padding: 18px 28px; }
 header.top h1 { margin: 0; font-size: 22px; font-weight: 600; }
 header.top p { margin: 4px 0 0; color: #cbd5e1; font-size: 13px; overflow-wrap: anywhere; }
+header.top code { background: rgba(255, 255, 255, .12); color: #f8fafc; }
 .layout { display: grid; grid-template-columns: 220px minmax(0, 1fr); gap: 28px;
           max-width: 1320px; margin: 0 auto; padding: 24px 28px 48px; }
 nav.toc { position: sticky; top: 16px; align-self: start; font-size: 14px; }
@@ -90,7 +91,8 @@ def _inline(text: str) -> str:
 
 def _facts(block: Facts) -> str:
     items = "".join(
-        f"<div><dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd></div>" for label, value in block.items
+        f"<div><dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd></div>"
+        for label, value in block.items
     )
     return f'<dl class="facts">{items}</dl>'
 
@@ -142,9 +144,13 @@ def _section(number: int, sec: Section) -> str:
 
 def render_html(report: Report, *, version: str = "") -> str:
     """The whole report as one HTML document (UTF-8 text)."""
-    toc = "".join(f'<li><a href="#{html.escape(s.id)}">{html.escape(s.title)}</a></li>' for s in report.sections)
+    toc = "".join(
+        f'<li><a href="#{html.escape(s.id)}">{html.escape(s.title)}</a></li>' for s in report.sections
+    )
     when = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
-    meta = f"{_inline(report.source)} · generated {when}" + (f" · omega-graph {html.escape(version)}" if version else "")
+    meta = f"{_inline(report.source)} · generated {when}" + (
+        f" · omega-graph {html.escape(version)}" if version else ""
+    )
     body = "\n".join(_section(i, s) for i, s in enumerate(report.sections, 1))
     return f"""<!DOCTYPE html>
 <html lang="en">

@@ -15,7 +15,7 @@ from __future__ import annotations
 __all__ = [
     "DUCK_ARCHITECTURE_IDS",
     "DUCK_EDGE_FACTS",
-    "DUCK_GRAPH_FACTS",
+    "DUCK_JOINT_DEGREES",
     "DUCK_RECENT_REFLEXIONS",
     "DUCK_REFLECTED_MEMORIES",
     "DUCK_TIME_SPAN",
@@ -32,21 +32,17 @@ ORDER BY importance DESC NULLS LAST, id
 LIMIT $1
 """
 
-#: One row: how memories sit in the causal graph (by their joint in/out-degree).
-DUCK_GRAPH_FACTS = """
+#: Memories per (in-degree, out-degree) pair, memories without edges included: one scan of the edges
+#: gives the degree distributions, roots, sinks and isolated memories.
+DUCK_JOINT_DEGREES = """
 WITH o AS (SELECT from_memory AS id, count(*) AS n FROM clean_causal_edges GROUP BY from_memory),
      i AS (SELECT to_memory AS id, count(*) AS n FROM clean_causal_edges GROUP BY to_memory),
-     ids AS (SELECT id FROM clean_memories UNION SELECT id FROM o UNION SELECT id FROM i),
-     d AS (SELECT coalesce(o.n, 0) AS out_degree, coalesce(i.n, 0) AS in_degree
-           FROM ids LEFT JOIN o ON o.id = ids.id LEFT JOIN i ON i.id = ids.id)
-SELECT count(*) FILTER (WHERE in_degree + out_degree > 0) AS linked,
-       count(*) FILTER (WHERE in_degree + out_degree = 0) AS isolated,
-       count(*) FILTER (WHERE in_degree = 0 AND out_degree > 0) AS roots,
-       count(*) FILTER (WHERE out_degree = 0 AND in_degree > 0) AS sinks,
-       coalesce(max(out_degree), 0) AS max_out_degree,
-       coalesce(max(in_degree), 0) AS max_in_degree,
-       coalesce(avg(out_degree) FILTER (WHERE in_degree + out_degree > 0), 0) AS mean_degree
-FROM d
+     ids AS (SELECT id FROM clean_memories UNION SELECT id FROM o UNION SELECT id FROM i)
+SELECT CAST(coalesce(i.n, 0) AS BIGINT) AS in_degree, CAST(coalesce(o.n, 0) AS BIGINT) AS out_degree,
+       count(*) AS memories
+FROM ids LEFT JOIN o ON o.id = ids.id LEFT JOIN i ON i.id = ids.id
+GROUP BY ALL
+ORDER BY in_degree, out_degree
 """
 
 #: One row: edge counts that matter for path questions.

@@ -227,5 +227,7 @@ def activity(ctx: Context) -> Section:
         f"Records span {fmt_time(first)} to {fmt_time(last)} ({days:,.1f} days), counted per {freq}; "
         f"{fmt_count((frame['total'] > 0).sum())} of {fmt_count(len(frame))} {freq}s saw activity."
     ))  # fmt: skip
-    sec.add(frame_table(busiest, caption=f"Busiest {freq}s", headers={"period": f"{freq} starting"}))
+    pattern = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[freq]
+    sec.add(frame_table(busiest, caption=f"Busiest {freq}s", headers={"period": f"{freq} starting" if freq == "week" else freq},
+                        formats={"period": lambda v: v.strftime(pattern)}))  # fmt: skip
     return sec

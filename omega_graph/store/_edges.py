@@ -39,7 +39,12 @@ class EdgeOps(StoreBase):
         """Insert or update a causal edge; both memories must exist (:class:`NotFoundError`)."""
         row = edge_row(edge)
         try:
-            self._conn.execute(UPSERT_EDGE, row)
+            try:  # a plain INSERT is cheaper than the upsert when the id is new, the usual case
+                self._conn.execute(_INSERT_EDGE, row)
+            except sqlite3.IntegrityError as err:
+                if "UNIQUE" not in str(err):
+                    raise
+                self._conn.execute(UPSERT_EDGE, row)
         except sqlite3.IntegrityError as err:
             raise (self._missing_endpoint([row]) or err) from err
 

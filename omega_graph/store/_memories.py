@@ -66,7 +66,11 @@ class MemoryOps(StoreBase):
     @db_errors
     def store_memory(self, memory: StoredMemory) -> None:
         """Insert or update a memory in place (its vectors, reflexions and edges are kept)."""
-        self._conn.execute(UPSERT_MEMORY, memory_row(memory))
+        row = memory_row(memory)
+        try:  # a plain INSERT is cheaper than the upsert when the id is new, the usual case
+            self._conn.execute(_INSERT_MEMORY, row)
+        except sqlite3.IntegrityError:
+            self._conn.execute(UPSERT_MEMORY, row)
 
     @db_errors
     def store_memories(self, memories: Iterable[StoredMemory]) -> int:

@@ -40,7 +40,9 @@ def edge(eid: str, u: str, v: str, w: float = 0.5, t: str = "causes", c: int = 1
 
 
 @pytest.fixture(params=["memory", "file-sqlite3", "file-duckdb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OmegaStore]:
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[OmegaStore]:
     """In memory, on file read through sqlite3, and on file read through DuckDB's scanner."""
     if request.param == "file-duckdb":
         monkeypatch.setattr(loading, "DUCKDB_MIN_EDGES", 0)
@@ -115,7 +117,9 @@ def test_crate_insert_or_replace_from_another_connection(store: OmegaStore) -> N
     )
     if store.path:
         conn.close()
-    assert store.connection.execute("SELECT count(*) FROM causal_edges WHERE from_memory = 'm0'").fetchone() == (0,)
+    assert store.connection.execute(
+        "SELECT count(*) FROM causal_edges WHERE from_memory = 'm0'"
+    ).fetchone() == (0,)
     refreshed = g.refresh()
     assert_same(refreshed, store.causal_graph())
     assert refreshed.to_networkx().nodes["m0"]["tier"] == 5
@@ -133,7 +137,8 @@ def test_refresh_after_pruned_log_rebuilds(store: OmegaStore) -> None:
 
 
 @pytest.mark.parametrize(
-    "filters", [{"min_weight": 0.3}, {"edge_types": ["causes", "inhibits"]}, {"as_of": 100}, {"edge_types": []}]
+    "filters",
+    [{"min_weight": 0.3}, {"edge_types": ["causes", "inhibits"]}, {"as_of": 100}, {"edge_types": []}],
 )
 def test_refresh_keeps_the_filters(store: OmegaStore, filters: dict) -> None:
     g = store.causal_graph(**filters)
@@ -217,13 +222,12 @@ def apply(store: OmegaStore, conn: sqlite3.Connection, op: tuple, ever: set[str]
         store.connection.execute("DELETE FROM memories WHERE id = ?", (f"m{op[1]}",))
     elif kind == "replace_edge" and f"m{op[2]}" in present and f"m{op[3]}" in present:
         conn.execute(
-            "INSERT OR REPLACE INTO causal_edges VALUES (?, ?, ?, 0.5, 'r', 3)", (f"e{op[1]}", f"m{op[2]}", f"m{op[3]}")
+            "INSERT OR REPLACE INTO causal_edges VALUES (?, ?, ?, 0.5, 'r', 3)",
+            (f"e{op[1]}", f"m{op[2]}", f"m{op[3]}"),
         )
     elif kind == "replace_memory" and (fresh_id or f"m{op[1]}" in present):
         ever.add(f"m{op[1]}")
-        conn.execute(
-            "INSERT OR REPLACE INTO memories VALUES (?, 'x', 2, 0.5, NULL, 0, 0)", (f"m{op[1]}",)
-        )
+        conn.execute("INSERT OR REPLACE INTO memories VALUES (?, 'x', 2, 0.5, NULL, 0, 0)", (f"m{op[1]}",))
 
 
 def run_sequence(store: OmegaStore, conn: sqlite3.Connection, ops: list[tuple], **filters: object) -> None:
@@ -238,14 +242,14 @@ def run_sequence(store: OmegaStore, conn: sqlite3.Connection, ops: list[tuple], 
     assert_same(g.refresh(), store.causal_graph(**filters))
 
 
-@settings(max_examples=500)
+@settings(max_examples=60)
 @given(OPS, st.sampled_from([{}, {"min_weight": 0.3}, {"edge_types": ["a", "r"]}, {"as_of": 5}]))
 def test_random_changes_refresh_equals_rebuild_in_memory(ops: list[tuple], filters: dict) -> None:
     with OmegaStore.new_in_memory() as store:
         run_sequence(store, store.connection, ops, **filters)
 
 
-@settings(max_examples=200)
+@settings(max_examples=25)
 @given(OPS)
 def test_random_changes_refresh_equals_rebuild_on_file(ops: list[tuple]) -> None:
     import tempfile
