@@ -329,7 +329,10 @@ def test_influence_json_matches_the_graph(
 def test_influence_table(run: Callable[..., Result], sample_db: Path, sample: OmegaStore) -> None:
     frame = sample.causal_graph().influence().sort_values("rank")
     lines = ok(run("influence", sample_db, "--top", 3)).stdout.splitlines()
-    assert lines[0] == f"most influential memories (PageRank, alpha 0.85): top 3 of {len(frame)}"
+    assert (
+        lines[0]
+        == f"memories where causal influence accumulates (PageRank, alpha 0.85): top 3 of {len(frame)}"
+    )
     assert [line.split()[1] for line in lines[3:]] == frame["memory_id"].head(3).tolist()
 
 

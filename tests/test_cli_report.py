@@ -118,7 +118,7 @@ def test_demo_through_the_installed_script(tmp_path: Path) -> None:
         causes = graph.causes("alarm:BP")["memory_id"].head(8).tolist()
     text = done.stdout
     for heading in ["What is in the store", "How does smoking lead to shortness of breath",
-                    "Its strongest causes", "most influential", "Is the causal graph a DAG?",
+                    "Its strongest causes", "drive the others most", "Is the causal graph a DAG?",
                     "The statistics report"]:  # fmt: skip
         assert heading in text
     assert f"memories              {stats.memory_count}" in text

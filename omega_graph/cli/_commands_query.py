@@ -315,9 +315,12 @@ def influence_command(
     as_of: int | None,
     as_json: bool,
 ) -> None:
-    """The most influential memories: weighted PageRank over the causal edges.
+    """Influence ranking: weighted PageRank over the causal edges.
 
-    Same definition and scores as networkx.pagerank(G, alpha, weight="weight"). Columns: rank,
+    Influence flows along causal edges, so a high score marks a memory where influence
+    accumulates (many strong causal chains end there); --reverse ranks on the reversed graph,
+    answering "which memories drive the others most". Same definition and scores as
+    networkx.pagerank(G, alpha, weight="weight"). Columns: rank,
     memory_id, score. With --json: a list of row objects (memory_id, score, rank).
     """
     with open_store(db) as store:
@@ -334,7 +337,7 @@ def influence_command(
     if frame.empty:
         click.echo("no memories to rank: the causal graph is empty")
         return
-    title = "memories driving the others most" if reverse else "most influential memories"
+    title = "memories driving the others most" if reverse else "memories where causal influence accumulates"
     click.echo(f"{title} (PageRank, alpha {alpha:g}): top {len(shown)} of {len(frame)}")
     echo_table(
         ["rank", "memory_id", "score"],

@@ -88,8 +88,8 @@ def _demo_answers(store: Any) -> None:
     causes = graph.causes(DEMO_CAUSES_OF).head(8)
     echo_table(list(causes.columns), causes.itertuples(index=False, name=None))
 
-    _section("Which memories are most influential (weighted PageRank)?")
-    top = graph.influence().sort_values(["rank", "memory_id"], kind="stable").head(5)
+    _section("Which memories drive the others most (weighted PageRank on the reversed graph)?")
+    top = graph.influence(reverse=True).sort_values(["rank", "memory_id"], kind="stable").head(5)
     echo_table(
         ["rank", "memory_id", "score"], top[["rank", "memory_id", "score"]].itertuples(index=False, name=None)
     )
