@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import compat_dir
 from pandas.testing import assert_frame_equal
 
 from omega_graph import (
@@ -32,16 +33,13 @@ from omega_graph import (
 from omega_graph.analytics import Analytics
 from omega_graph.schema import CRATE_TABLES
 
-SHARED_COMPAT = Path(__file__).resolve().parents[2] / "shared" / "compat"
 COMPAT = ["omega-rust-asia.db", "omega-rust-sachs_cdt_consensus.db"]
 T0 = 1_764_000_000
 
 
 # ----- stores ------------------------------------------------------------------------------------
 def _compat_copy(tmp_path: Path, name: str) -> str:
-    src = Path(os.environ.get("OMEGA_COMPAT_DIR", SHARED_COMPAT)) / name
-    if not src.is_file():
-        pytest.skip(f"{src} not found; set OMEGA_COMPAT_DIR")
+    src = compat_dir() / name
     dst = tmp_path / name
     shutil.copyfile(src, dst)
     os.chmod(dst, 0o644)
