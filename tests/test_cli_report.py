@@ -113,7 +113,7 @@ def test_demo_through_the_installed_script(tmp_path: Path) -> None:
         graph = store.causal_graph()
         stats = store.get_statistics()
         smoking = graph.strongest_path("asia:smoke", "asia:dysp")
-        top = graph.influence().sort_values("rank")["memory_id"].head(5).tolist()
+        top = graph.influence(reverse=True).sort_values("rank")["memory_id"].head(5).tolist()
         cycle = graph.find_cycles(limit=1)[0]
         causes = graph.causes("alarm:BP")["memory_id"].head(8).tolist()
     text = done.stdout
