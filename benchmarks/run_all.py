@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 SMOKE = {
     "bench_store.py": ["--memories", "20000", "--edges", "60000", "--lookups", "20000", "--singles", "2000"],
     "bench_graph.py": ["--memories", "10000", "--edges", "30000"],
+    "bench_cycles.py": ["--memories", "10000", "--edges", "30000"],
     "bench_analytics.py": ["--memories", "2000", "--edges", "6000"],
 }
 

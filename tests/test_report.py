@@ -344,12 +344,3 @@ def test_sample_report_can_be_copied_anywhere(sample_report: ReportFiles, tmp_pa
     lone = tmp_path / "lone.html"
     shutil.copyfile(sample_report.html, lone)
     assert lone.read_text(encoding="utf-8").count("data:image/png;base64,") == len(sample_report.figures)
-
-
-def test_cycles_are_not_listed_on_a_graph_too_big_for_it(sample_path: Path, tmp_path: Path) -> None:
-    with OmegaStore(sample_path) as store:
-        files = write_report(store, tmp_path, options=ReportOptions(cycles_max_edges=100))
-    md = files.markdown.read_text(encoding="utf-8")
-    assert md_facts(md)["Acyclic"] == "no (has cycles)"
-    assert "They are not listed for a graph of more than 100 edges" in md
-    assert "**Cycles found**" not in md

@@ -38,9 +38,6 @@ class ReportOptions:
         Strongest chains listed.
     chain_sources : int
         Strongest drivers tried as chain sources (one reachability pass each).
-    cycles_max_edges : int
-        Cycles are listed (``find_cycles``) only for graphs up to this many edges; larger graphs
-        report whether they are acyclic (``is_dag``, linear time) without the list.
     alternatives_max_edges : int
         Alternative routes (``top_paths``) are listed only for graphs up to this many edges.
     neighbourhood_radius, neighbourhood_nodes : int
@@ -54,7 +51,6 @@ class ReportOptions:
     top: int = 10
     chains: int = 5
     chain_sources: int = 5
-    cycles_max_edges: int = 250_000
     alternatives_max_edges: int = 200_000
     neighbourhood_radius: int = 2
     neighbourhood_nodes: int = 24

@@ -132,14 +132,6 @@ def graph_structure(ctx: Context) -> Section:
         sec.add(Paragraph(
             "The graph is acyclic, so total effects (`total_effect`) and d-separation questions are defined."
         ))  # fmt: skip
-    elif ctx.stats.causal_edge_count > ctx.options.cycles_max_edges:
-        sec.add(Paragraph(
-            f"The graph has cycles. They are not listed for a graph of more than "
-            f"{ctx.options.cycles_max_edges:,} edges; `store.causal_graph().find_cycles(limit=...)` lists them. "
-            "`total_effect` and d-separation need an acyclic graph (filter edges with "
-            "`store.causal_graph(min_weight=..., edge_types=...)`), while paths, causes, effects and "
-            "influence work as they are."
-        ))  # fmt: skip
     else:
         import pandas as pd
 
@@ -152,7 +144,9 @@ def graph_structure(ctx: Context) -> Section:
             "influence work as they are."
         ))  # fmt: skip
         sec.add(frame_table(rows, caption="Cycles found", numeric=["length"],
-                            note=f"The first {limit} cycles found are listed." if len(rows) >= limit else ""))  # fmt: skip
+                            note=f"The {limit} shortest cycles found are listed (on a large strongly connected "
+                            "component, the shortest through its busiest memories; see `find_cycles`)."
+                            if len(rows) >= limit else ""))  # fmt: skip
     return sec
 
 
