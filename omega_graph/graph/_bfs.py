@@ -56,11 +56,14 @@ def reach_mask(adj: Adjacency, sources: np.ndarray) -> np.ndarray:
     return seen
 
 
-def find_cycle_in(adj: Adjacency, mask: np.ndarray | None = None) -> list[int] | None:
+def find_cycle_in(
+    adj: Adjacency, mask: np.ndarray | None = None, labels: np.ndarray | None = None
+) -> list[int] | None:
     """One cycle (node indices v0..vk, edges v0->...->vk->v0) among the ``mask`` nodes, or None.
 
     A self-loop is the cycle ``[v]``. Otherwise the smallest node of a non-trivial strongly connected
-    component is v0 and the cycle is a shortest one through it (deterministic).
+    component is v0 and the cycle is a shortest one through it (deterministic). ``labels``: the
+    strongly connected components of the whole graph when already known (only used without ``mask``).
     """
     import scipy.sparse as sp
     from scipy.sparse.csgraph import breadth_first_order, connected_components
@@ -71,8 +74,9 @@ def find_cycle_in(adj: Adjacency, mask: np.ndarray | None = None) -> list[int] |
     loops = np.flatnonzero(keep & (rows == adj.nbr))
     if len(loops):
         return [int(rows[loops[0]])]
-    m = sp.csr_array((np.ones(int(keep.sum())), (rows[keep], adj.nbr[keep])), shape=(n, n))
-    _, labels = connected_components(m, directed=True, connection="strong")
+    if labels is None or mask is not None:
+        m = sp.csr_array((np.ones(int(keep.sum())), (rows[keep], adj.nbr[keep])), shape=(n, n))
+        _, labels = connected_components(m, directed=True, connection="strong")
     sizes = np.bincount(labels)
     big = np.flatnonzero(sizes[labels] > 1)
     if mask is not None:

@@ -4,11 +4,19 @@ Reading never writes. A file store is read through a private read-only sqlite3 c
 (``file:...?mode=ro``), which also sees other connections' commits; an in-memory store through
 ``store.connection``, inside ``BEGIN``/``COMMIT`` unless the store has a transaction open.
 
-Bulk load (file stores): DuckDB's SQLite scanner reads both tables as columns and joins the text ids
-to node indices, so Python only touches numbers. DuckDB opens its own SQLite connections, so the load
-is bracketed by ``PRAGMA data_version`` on our connection: if anyone committed meanwhile the load is
-repeated (twice), then done through sqlite3 in one read transaction. In-memory stores, and files
-the scanner cannot read, use sqlite3.
+Bulk load (file stores with at least :data:`DUCKDB_MIN_EDGES` edges): DuckDB's SQLite scanner reads
+both tables as columns **in a child process** (:mod:`._scan`: DuckDB's own SQLite library inside this
+process would truncate the store's WAL index and drop its locks); text ids travel as 64-bit hashes
+mapped to node indices here, so Python only touches numbers. The child's SQLite connections are not
+ours, so the load is bracketed by ``PRAGMA data_version`` on our connection: if anyone committed
+meanwhile the load is repeated (twice), then done through sqlite3 in one read transaction.
+In-memory stores, small stores, and files the child cannot read use sqlite3.
+
+Typing: SQLite is dynamically typed. A ``tier`` / ``created_at`` that is not an integer becomes
+:data:`~.snapshot.MISSING_INT`, an ``importance`` / ``weight`` that is not a number NaN, on both
+paths alike; :func:`describe_bad_values` names them and the snapshot warns once
+(:class:`~omega_graph.analytics.DataQualityWarning`). See :class:`~.causal_graph.CausalGraph` for
+what each query then does.
 
 Refresh: new edge rows have rowids above the snapshot's largest (SQLite picks a new rowid above the
 maximum, even for ``INSERT OR REPLACE``); updates and deletes, foreign-key cascades included, are in
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import sqlite3
 import urllib.parse
+import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +45,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConflictError, DatabaseError
-from .snapshot import GraphData, SnapshotState, hash_strings
+from . import _scan
+from .snapshot import MISSING_INT, BadValues, GraphData, SnapshotState, hash_strings
 
 __all__ = ["Filters", "Source", "edge_labels", "load", "refresh"]
 
@@ -52,8 +62,13 @@ class Filters:
     as_of: int | None = None
 
     def where(self, alias: str = "e") -> tuple[str, list[Any]]:
-        """SQL predicate (valid in SQLite and DuckDB) and its parameters."""
-        clauses = [f"{alias}.weight >= ?"]
+        """SQLite predicate and its parameters.
+
+        A ``weight`` that is not a number passes ``min_weight`` (the edge is kept, its weight unusable
+        for strengths: see :class:`~.causal_graph.CausalGraph`); a ``created_at`` that is not an
+        integer fails ``as_of``.
+        """
+        clauses = [f"({alias}.weight >= ? OR typeof({alias}.weight) NOT IN ('integer', 'real'))"]
         params: list[Any] = [self.min_weight]
         if self.edge_types is not None:
             if self.edge_types:
@@ -62,9 +77,33 @@ class Filters:
             else:
                 clauses.append("0 = 1")
         if self.as_of is not None:
-            clauses.append(f"{alias}.created_at <= ?")
+            clauses.append(f"(typeof({alias}.created_at) = 'integer' AND {alias}.created_at <= ?)")
             params.append(self.as_of)
         return " AND ".join(clauses), params
+
+    def duck_where(self) -> tuple[str, list[Any]]:
+        """The same predicate for DuckDB over ``e`` (values of the wrong type are NULL there)."""
+        clauses = ["(e.weight >= $p0 OR e.weight IS NULL)"]
+        params: list[Any] = [self.min_weight]
+        if self.edge_types is not None:
+            if self.edge_types:
+                names = [f"$p{i}" for i in range(len(params), len(params) + len(self.edge_types))]
+                clauses.append(f"e.edge_type IN ({', '.join(names)})")
+                params.extend(self.edge_types)
+            else:
+                clauses.append("false")
+        if self.as_of is not None:
+            clauses.append(f"e.created_at <= $p{len(params)}")
+            params.append(self.as_of)
+        return " AND ".join(clauses), params
+
+    def keeps(self, weight: float | None, edge_type: str, created_at: int | None) -> bool:
+        """The same predicate in Python, for rows read as :data:`_EDGE_COLS` gives them (None: wrong type)."""
+        return (
+            (weight is None or weight >= self.min_weight)
+            and (self.edge_types is None or edge_type in self.edge_types)
+            and (self.as_of is None or (created_at is not None and created_at <= self.as_of))
+        )
 
 
 class Source:
@@ -137,118 +176,134 @@ def read_state(conn: sqlite3.Connection) -> SnapshotState:
 
 
 # ----- bulk load -------------------------------------------------------------------------------------
-def load(source: Source, filters: Filters) -> GraphData:
-    """A full snapshot of the store (see module doc for how consistency is kept)."""
-    if source.path is None:
+#: Below this many edges (by max rowid) sqlite3 alone is faster than starting the DuckDB child process.
+DUCKDB_MIN_EDGES = 200_000
+LOADERS = ("auto", "duckdb", "sqlite3")
+
+
+def load(source: Source, filters: Filters, loader: str = "auto") -> GraphData:
+    """A full snapshot of the store (see module doc for how consistency is kept).
+
+    ``loader``: ``"auto"`` (DuckDB for file stores with at least :data:`DUCKDB_MIN_EDGES` edges),
+    ``"duckdb"`` (file stores: always try the DuckDB child first) or ``"sqlite3"``.
+    """
+    if source.path is None or loader == "sqlite3":
         with source.read() as conn:
-            return _load_sqlite(conn, filters)
+            return _finish(conn, _load_sqlite(conn, filters))
     with source.connection() as conn:
-        if read_state(conn).edge_max_rowid < DUCKDB_MIN_EDGES:
+        if loader == "auto" and read_state(conn).edge_max_rowid < DUCKDB_MIN_EDGES:
             with source.read(conn) as c:
-                return _load_sqlite(c, filters)
+                return _finish(c, _load_sqlite(c, filters))
         for _ in range(3):
             before = conn.execute("PRAGMA data_version").fetchone()[0]
             with source.read(conn) as c:
                 state = read_state(c)
-            try:
-                data = _load_duckdb(source.path, filters, state)
-            except (ImportError, _duck_errors()):  # no scanner, or it cannot read this file: sqlite3
+            data = _scan.load(source.path, filters.duck_where(), state)
+            if data is None:  # no DuckDB, no extension, or it cannot read this file: sqlite3
                 break
             if conn.execute("PRAGMA data_version").fetchone()[0] == before:
-                return data
+                with source.read(conn) as c:
+                    return _finish(c, data)
         with source.read(conn) as c:
-            return _load_sqlite(c, filters)
+            return _finish(c, _load_sqlite(c, filters))
 
 
-def _duck_errors() -> type[Exception]:
-    import duckdb
-
-    return duckdb.Error
+# SQLite's dynamic typing, handled deliberately: a value of the wrong storage class becomes NULL here
+# (then NaN / MISSING_INT in the arrays, reported by describe_bad_values).
+_NODE_COLS = (
+    "rowid, id, CASE WHEN typeof(tier) = 'integer' THEN tier END, "
+    "CASE WHEN typeof(importance) IN ('integer', 'real') THEN importance END"
+)
+_EDGE_COLS = (
+    "rowid, id, from_memory, to_memory, CASE WHEN typeof(weight) IN ('integer', 'real') THEN weight END, "
+    "edge_type, CASE WHEN typeof(created_at) = 'integer' THEN created_at END"
+)
 
 
 def _load_sqlite(conn: sqlite3.Connection, filters: Filters) -> GraphData:
     """Everything through sqlite3, inside the caller's read transaction."""
     state = read_state(conn)
-    nodes = conn.execute("SELECT rowid, id, tier, importance FROM memories").fetchall()
+    nodes = conn.execute(f"SELECT {_NODE_COLS} FROM memories").fetchall()
     where, params = filters.where()
-    rows = conn.execute(
-        "SELECT e.rowid, e.id, e.from_memory, e.to_memory, e.weight, e.edge_type, e.created_at "
-        f"FROM causal_edges e WHERE {where}",
-        params,
-    ).fetchall()
+    rows = conn.execute(f"SELECT {_EDGE_COLS} FROM causal_edges e WHERE {where}", params).fetchall()
     hashes = hash_strings([r[1] for r in rows]).tolist()
     edges = [(r[0], h, r[2], r[3], r[4], r[5], r[6]) for r, h in zip(rows, hashes, strict=True)]
-    return GraphData.from_rows(nodes, edges, state)
+    data = GraphData.from_rows(nodes, edges, state)
+    data.loader = "sqlite3"
+    return data
 
 
-_DUCK_NODES = """
-CREATE TEMP TABLE omega_nodes AS
-SELECT (row_number() OVER (ORDER BY id) - 1)::INTEGER AS ix, rowid AS mrow, id, tier, importance
-FROM omega_src.memories WHERE rowid <= ?
-"""
-# One streaming pass over the edges: text ids become node indices in DuckDB's hash joins, the edge
-# id and type become 64-bit hashes; nothing textual is materialised or handed to Python.
-_DUCK_EDGES = """
-SELECT f.ix AS s, t.ix AS d, e.weight AS w, e.created_at AS c, e.rowid AS r, hash(e.id) AS h,
-       hash(e.edge_type) AS th
-FROM omega_src.causal_edges e
-JOIN omega_nodes f ON f.id = e.from_memory
-JOIN omega_nodes t ON t.id = e.to_memory
-WHERE e.rowid <= ? AND {where}
-ORDER BY s, d, w DESC, r
-"""
-
-#: Below this many edges (by max rowid) sqlite3 alone is faster than starting DuckDB.
-DUCKDB_MIN_EDGES = 200_000
+def _finish(conn: sqlite3.Connection, data: GraphData, known: tuple[BadValues, ...] = ()) -> GraphData:
+    """Describe the snapshot's unusable values; warn when there are more than ``known`` listed."""
+    data.bad_values = describe_bad_values(conn, data)
+    before = {(b.table, b.column, b.problem): b.count for b in known}
+    if any(b.count > before.get((b.table, b.column, b.problem), 0) for b in data.bad_values):
+        warn_bad_values(data.bad_values)
+    return data
 
 
-def _load_duckdb(path: str, filters: Filters, state: SnapshotState) -> GraphData:
-    import pandas as pd
+def _int(value: int | None) -> int:
+    return MISSING_INT if value is None else value
 
-    from ..analytics._duck import connect
 
-    con = connect(allow_install=False)
-    try:
-        con.execute("SET enable_progress_bar = false")
-        quoted = path.replace("'", "''")
-        con.execute(f"ATTACH '{quoted}' AS omega_src (TYPE sqlite, READ_ONLY)")
-        con.execute(_DUCK_NODES, [state.memory_max_rowid])
-        nodes = con.execute("SELECT mrow, id, tier, importance FROM omega_nodes ORDER BY ix").fetchnumpy()
-        where, params = filters.where()
-        e = con.execute(_DUCK_EDGES.format(where=where), [state.edge_max_rowid, *params]).fetchnumpy()
-        names = [r[0] for r in con.execute(
-            f"SELECT DISTINCT edge_type FROM omega_src.causal_edges e WHERE e.rowid <= ? AND {where}",
-            [state.edge_max_rowid, *params],
-        ).fetchall()] if len(e["th"]) else []  # fmt: skip
-    finally:
-        con.close()
+# ----- values of the wrong type ----------------------------------------------------------------------
+def describe_bad_values(conn: sqlite3.Connection, data: GraphData) -> tuple[BadValues, ...]:
+    """The snapshot's unusable values per column (see :class:`~.snapshot.BadValues`), with examples
+    read back from the store (the first few by rowid)."""
+    checks = [
+        ("memories", "tier", "not an integer", data.node_rowid, data.tier == MISSING_INT),
+        ("memories", "importance", "not a number", data.node_rowid, np.isnan(data.importance)),
+        ("causal_edges", "weight", "not a number", data.erowid, np.isnan(data.weight)),
+        ("causal_edges", "weight", "a number outside [0, 1]", data.erowid,
+         (data.weight < 0.0) | (data.weight > 1.0)),
+        ("causal_edges", "created_at", "not an integer", data.erowid, data.created == MISSING_INT),
+    ]  # fmt: skip
+    out = []
+    for table, column, problem, rowids, mask in checks:
+        count = int(np.count_nonzero(mask))
+        if count == 0:
+            continue
+        first = np.sort(rowids[mask])[:3].tolist()
+        rows = conn.execute(
+            f"SELECT rowid, id, {column}, typeof({column}) FROM {table} "
+            f"WHERE rowid IN ({', '.join('?' * len(first))}) ORDER BY rowid",
+            first,
+        ).fetchall()
+        examples = tuple((int(r), str(i), v, str(t)) for r, i, v, t in rows)
+        out.append(BadValues(table, column, problem, count, examples))
+    return tuple(out)
 
-    def col(arrays: dict[str, Any], name: str, dtype: Any) -> np.ndarray:
-        return np.ascontiguousarray(np.asarray(arrays[name]), dtype=dtype)
 
-    names.sort()
-    by_hash = dict(zip(hash_strings(names).tolist(), range(len(names)), strict=True))
-    codes, uniques = pd.factorize(col(e, "th", np.uint64))
-    type_code = np.array([by_hash[int(u)] for u in uniques] or [0], dtype=np.int16)
-    return GraphData(
-        node_ids=np.asarray(nodes["id"]).tolist(),
-        node_rowid=col(nodes, "mrow", np.int64),
-        tier=col(nodes, "tier", np.int64),
-        importance=col(nodes, "importance", np.float64),
-        src=col(e, "s", np.int32),
-        dst=col(e, "d", np.int32),
-        weight=col(e, "w", np.float64),
-        created=col(e, "c", np.int64),
-        etype=type_code[codes],
-        erowid=col(e, "r", np.int64),
-        ehash=col(e, "h", np.uint64),
-        type_names=names,
-        state=state,
+_CONSEQUENCE = {
+    ("memories", "tier"): "read as None (to_networkx) and otherwise unused",
+    ("memories", "importance"): "read as NaN (to_networkx) and otherwise unused",
+    ("causal_edges", "weight"): (
+        "these edges count for reachability (causes/effects depth, cycles, d-separation, shortest_path), "
+        "and strength questions raise ValidationError naming them until the weights are fixed"
+    ),
+    ("causal_edges", "created_at"): (
+        "these edges are left out of as_of snapshots, and time-respecting paths raise ValidationError "
+        "naming them until the timestamps are fixed"
+    ),
+}
+
+
+def warn_bad_values(bad: tuple[BadValues, ...]) -> None:
+    """One :class:`~omega_graph.analytics.DataQualityWarning` listing every column with bad values."""
+    if not bad:
+        return
+    from ..analytics import DataQualityWarning
+
+    parts = [f"{b.describe()}: {_CONSEQUENCE[(b.table, b.column)]}" for b in bad]
+    warnings.warn(
+        "causal graph snapshot: stored values of the wrong type or range; " + "; ".join(parts),
+        DataQualityWarning,
+        stacklevel=5,
     )
 
 
 # ----- refresh ---------------------------------------------------------------------------------------
-def refresh(data: GraphData, source: Source, filters: Filters) -> GraphData:  # noqa: C901
+def refresh(data: GraphData, source: Source, filters: Filters, loader: str = "auto") -> GraphData:  # noqa: C901
     """``data`` brought up to date with the store; a new :class:`GraphData` (``data`` is untouched)."""
     with source.read() as conn:
         state = read_state(conn)
@@ -260,14 +315,14 @@ def refresh(data: GraphData, source: Source, filters: Filters) -> GraphData:  # 
         have = conn.execute("SELECT count(*) FROM omega_edge_log WHERE seq > ?", (old.log_seq,)).fetchone()[0]
         replayable = logged >= 0 and have == logged  # else the log was pruned or reset
         if not replayable and source.path is None:
-            return _load_sqlite(conn, filters)
+            return _finish(conn, _load_sqlite(conn, filters), data.bad_values)
         if replayable:
             log = conn.execute(
                 "SELECT edge_id, edge_rowid, op FROM omega_edge_log WHERE seq > ? ORDER BY seq",
                 (old.log_seq,),
             ).fetchall()
             last_op = {r: op for _, r, op in log}
-            cols = "rowid, id, from_memory, to_memory, weight, edge_type, created_at"
+            cols = _EDGE_COLS
             fresh = conn.execute(
                 f"SELECT {cols} FROM causal_edges WHERE rowid > ?", (old.edge_max_rowid,)
             ).fetchall()
@@ -280,11 +335,11 @@ def refresh(data: GraphData, source: Source, filters: Filters) -> GraphData:  # 
             floor = _stable_floor(conn, data, set(last_op), set(busy_ids), busy, moved)
             touched = sorted(r for r in last_op if r <= floor)
             new_mem = conn.execute(
-                "SELECT rowid, id, tier, importance FROM memories WHERE rowid > ?", (old.memory_max_rowid,)
+                f"SELECT {_NODE_COLS} FROM memories WHERE rowid > ?", (old.memory_max_rowid,)
             ).fetchall()
             reload_memories = state.memory_count != old.memory_count + len(new_mem) or not same_last
             if reload_memories:
-                new_mem = conn.execute("SELECT rowid, id, tier, importance FROM memories").fetchall()
+                new_mem = conn.execute(f"SELECT {_NODE_COLS} FROM memories").fetchall()
             rows = (
                 fresh
                 + conn.execute(
@@ -298,8 +353,11 @@ def refresh(data: GraphData, source: Source, filters: Filters) -> GraphData:  # 
                     f"SELECT {cols} FROM causal_edges WHERE rowid IN ({', '.join('?' * len(chunk))})", chunk
                 ).fetchall()
     if not replayable:
-        return load(source, filters)
-    return _apply(data, state, new_mem, reload_memories, floor, touched, rows, moved, filters)
+        return load(source, filters, loader)
+    new = _apply(data, state, new_mem, reload_memories, floor, touched, rows, moved, filters)
+    new.loader = data.loader
+    with source.read() as conn:
+        return _finish(conn, new, data.bad_values)
 
 
 def _isin(big: np.ndarray, values: Any) -> np.ndarray:
@@ -352,11 +410,7 @@ def _stable_floor(
 
 def _filtered(rows: list[tuple], hashes: np.ndarray, f: Filters) -> tuple[list[tuple], np.ndarray]:
     """The rows a snapshot with filters ``f`` keeps (same predicates as :meth:`Filters.where`)."""
-    types = None if f.edge_types is None else set(f.edge_types)
-    ok = [
-        r[4] >= f.min_weight and (types is None or r[5] in types) and (f.as_of is None or r[6] <= f.as_of)
-        for r in rows
-    ]
+    ok = [f.keeps(r[4], r[5], r[6]) for r in rows]
     return [r for r, k in zip(rows, ok, strict=True) if k], hashes[
         np.array(ok, dtype=bool)
     ] if rows else hashes
@@ -391,8 +445,8 @@ def _apply(
         pos = {m: i for i, m in enumerate(node_ids)}
         remap = np.array([pos.get(m, -1) for m in data.node_ids], dtype=np.int64)
         node_rowid = np.array([r[0] for r in mem_rows], dtype=np.int64)
-        tier = np.array([r[2] for r in mem_rows], dtype=np.int64)
-        importance = np.array([r[3] for r in mem_rows], dtype=np.float64)
+        tier = np.array([_int(r[2]) for r in mem_rows], dtype=np.int64)
+        importance = np.array([r[3] for r in mem_rows], dtype=np.float64)  # None -> NaN
     elif mem_rows:
         mem_rows = sorted(mem_rows, key=lambda r: r[1])
         new_ids = [r[1] for r in mem_rows]
@@ -418,7 +472,7 @@ def _apply(
             (importance, data.importance, 3),
         ):
             arr[keep_slots] = old_arr
-            arr[dest] = [r[col] for r in mem_rows]
+            arr[dest] = [_int(r[col]) if col == 2 else r[col] for r in mem_rows]
     else:
         node_ids, node_rowid, tier, importance = data.node_ids, data.node_rowid, data.tier, data.importance
         remap = None
@@ -466,8 +520,8 @@ def _apply(
     new_cols = {
         "src": [e[0] for _, e, _ in new],
         "dst": [e[1] for _, e, _ in new],
-        "weight": [r[4] for r, _, _ in new],
-        "created": [r[6] for r, _, _ in new],
+        "weight": [r[4] for r, _, _ in new],  # None -> NaN
+        "created": [_int(r[6]) for r, _, _ in new],
         "etype": [code[r[5]] for r, _, _ in new],
         "erowid": [r[0] for r, _, _ in new],
         "ehash": [h for _, _, h in new],

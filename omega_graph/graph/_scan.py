@@ -1,0 +1,351 @@
+"""Bulk read of a store file with DuckDB's SQLite scanner, run as a *child process* of the loader.
+
+Why a child process: DuckDB's SQLite extension carries its own copy of the SQLite library, and
+SQLite's file locks on Unix are POSIX locks, which belong to the process. A second SQLite library in
+the process that holds the store open does not see that process's locks: opening the WAL file's
+``-shm`` it concludes it is the first user and truncates it under the store's mapping (a ``SIGBUS``
+crash when the store writes meanwhile; reproduced), and closing its descriptors drops the locks the
+store's connections hold. In a child process every lock is seen and kept as SQLite intends.
+
+Protocol: the request is JSON on stdin (``path``, ``extension``, ``where``/``params`` (DuckDB
+predicate over ``e``), ``edge_max_rowid``, ``memory_max_rowid``, ``out``); the arrays are written as
+raw files into the directory ``out`` with ``meta.json`` last; exit status 0 means complete. The
+script imports nothing from omega_graph (a fast start: only numpy and duckdb).
+
+Values of the wrong SQLite type (text in ``importance`` or ``weight``, a real in ``tier``) make the
+scanner's typed read fail; the table is then read again through ``sqlite_query`` with such values
+turned into NULL by SQLite (see :mod:`omega_graph.analytics._typing` for the same technique).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the child runs this file as a script and imports nothing from omega_graph
+    from .snapshot import GraphData, SnapshotState
+
+NODES_TYPED = """
+SELECT rowid AS mrow, hash(id) AS hid, tier, importance, id
+FROM omega_src.memories WHERE rowid <= $max ORDER BY id
+"""
+NODES_TOLERANT = """
+SELECT CAST(mrow AS BIGINT) AS mrow, hash(id) AS hid, TRY_CAST(tier AS BIGINT) AS tier,
+       TRY_CAST(importance AS DOUBLE) AS importance, id
+FROM sqlite_query('omega_src', 'SELECT rowid AS mrow, id,
+    CASE WHEN typeof(tier) = ''integer'' THEN tier END AS tier,
+    CASE WHEN typeof(importance) IN (''integer'', ''real'') THEN printf(''%!.17g'', importance) END
+        AS importance
+    FROM memories WHERE rowid <= {max:d}')
+WHERE CAST(mrow AS BIGINT) <= $max ORDER BY id
+"""
+EDGES_TYPED_SOURCE = "(SELECT rowid AS r, * FROM omega_src.causal_edges WHERE rowid <= $max)"
+EDGES_TOLERANT_SOURCE = """(
+SELECT CAST(r AS BIGINT) AS r, id, from_memory, to_memory, TRY_CAST(weight AS DOUBLE) AS weight, edge_type,
+       TRY_CAST(created_at AS BIGINT) AS created_at
+FROM sqlite_query('omega_src', 'SELECT rowid AS r, id, from_memory, to_memory,
+    CASE WHEN typeof(weight) IN (''integer'', ''real'') THEN printf(''%!.17g'', weight) END AS weight,
+    edge_type, CASE WHEN typeof(created_at) = ''integer'' THEN created_at END AS created_at
+    FROM causal_edges WHERE rowid <= {max:d}')
+WHERE CAST(r AS BIGINT) <= $max)"""
+# One pass over the edges, materialised in parallel; nothing textual leaves DuckDB but the type names:
+# the edge id and both endpoints become 64-bit hashes (the parent maps endpoint hashes to node indices).
+EDGES = """
+CREATE TEMP TABLE omega_edges AS
+SELECT e.r AS r, hash(e.id) AS h, hash(e.from_memory) AS hf, hash(e.to_memory) AS ht, e.weight AS w,
+       e.created_at AS c, hash(e.edge_type) AS th
+FROM {source} e
+WHERE {where}
+"""
+# The edge types' names: one row per type hash (the earliest), its text read back by rowid in SQLite.
+TYPE_ROWS = "SELECT th, min(r) AS r FROM omega_edges GROUP BY th ORDER BY r"
+TYPE_NAMES = "SELECT r, edge_type, hash(edge_type) AS th FROM sqlite_query('omega_src', $sql)"
+#: More edge types than this: read their names with one scan instead of by rowid.
+MAX_TYPE_LOOKUPS = 500
+SEPARATOR = "\x1f"
+#: Sentinel for an integer that was not stored as an integer (mirrors snapshot.MISSING_INT).
+MISSING_INT = -(2**63)
+
+
+def _typed_or_tolerant(con: Any, typed: str, tolerant: str, params: dict[str, Any], fetch: bool) -> Any:
+    """Run ``typed``; on a value of the wrong type run ``tolerant``. Returns (result, tolerant used)."""
+    import duckdb
+
+    for sql, tolerant_used in ((typed, False), (tolerant, True)):
+        try:
+            cur = con.execute(sql, params)
+            return (cur.fetchnumpy() if fetch else None), tolerant_used
+        except (duckdb.TypeMismatchException, duckdb.ConversionException):
+            if tolerant_used:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _type_names(con: Any, req: dict[str, Any]) -> dict[str, int]:
+    """``{edge type: its hash}`` for the types of ``omega_edges``."""
+    rows = con.execute(TYPE_ROWS).fetchall()
+    if len(rows) > MAX_TYPE_LOOKUPS:
+        sql = f"SELECT DISTINCT edge_type FROM causal_edges WHERE rowid <= {int(req['edge_max_rowid'])}"
+        found = con.execute(
+            "SELECT edge_type, hash(edge_type) FROM sqlite_query('omega_src', $sql)", {"sql": sql}
+        )
+        wanted = {th for th, _ in rows}
+        names = {t: h for t, h in found.fetchall() if h in wanted}
+    else:
+        rowids = ", ".join(str(int(r)) for _, r in rows) or "NULL"
+        sql = f"SELECT rowid AS r, edge_type FROM causal_edges WHERE rowid IN ({rowids})"
+        names = {t: h for _, t, h in con.execute(TYPE_NAMES, {"sql": sql}).fetchall()}
+    if set(names.values()) != {th for th, _ in rows}:  # a row changed meanwhile (the caller retries)
+        raise RuntimeError("edge types changed during the scan")
+    return names
+
+
+def read(con: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """Run the queries; return the arrays and metadata (numpy arrays and plain values).
+
+    The memories (sorted by id) are read on a second cursor in a thread while the edges are scanned:
+    the two reads are independent, and DuckDB releases the GIL.
+    """
+    import threading
+
+    import numpy as np
+
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET preserve_insertion_order = false")  # the caller sorts the edges
+    con.execute(f"ATTACH '{_quote(req['path'])}' AS omega_src (TYPE sqlite, READ_ONLY)")
+    node_cur = con.cursor()
+    got: dict[str, Any] = {}
+
+    def read_nodes() -> None:
+        try:
+            top = int(req["memory_max_rowid"])
+            tolerant = NODES_TOLERANT.replace("{max:d}", str(top))
+            got["nodes"] = _typed_or_tolerant(node_cur, NODES_TYPED, tolerant, {"max": top}, True)
+        except BaseException as err:  # noqa: BLE001 - re-raised in the main thread
+            got["error"] = err
+
+    worker = threading.Thread(target=read_nodes)
+    worker.start()
+    try:
+        params = {"max": req["edge_max_rowid"], **{f"p{i}": v for i, v in enumerate(req["params"])}}
+        _, edges_tolerant = _typed_or_tolerant(
+            con,
+            EDGES.format(source=EDGES_TYPED_SOURCE, where=req["where"]),
+            EDGES.format(
+                source=EDGES_TOLERANT_SOURCE.replace("{max:d}", str(int(req["edge_max_rowid"]))),
+                where=req["where"],
+            ),
+            params,
+            False,
+        )
+        names_of = _type_names(con, req)
+        e = con.execute("SELECT hf, ht, w, c, r, h, th FROM omega_edges").fetchnumpy()
+    finally:
+        worker.join()
+    if "error" in got:
+        raise got["error"]
+    nodes, nodes_tolerant = got["nodes"]
+    ids = nodes["id"].tolist()
+    names = sorted(names_of)
+    name_hash = np.array([names_of[t] for t in names], dtype=np.uint64)
+    by_hash = np.argsort(name_hash)
+    th = np.asarray(e["th"], dtype=np.uint64)
+    code = by_hash[np.searchsorted(name_hash[by_hash], th)] if len(names) else np.zeros(0, np.int64)
+
+    def ints(arrays: dict[str, Any], name: str, dtype: Any) -> Any:
+        col = arrays[name]
+        if np.ma.isMaskedArray(col):  # NULL (tolerant read: a value of the wrong type)
+            col = col.filled(MISSING_INT)
+        return np.ascontiguousarray(col, dtype=dtype)
+
+    def floats(arrays: dict[str, Any], name: str) -> Any:
+        col = arrays[name]
+        if np.ma.isMaskedArray(col):
+            col = col.astype(np.float64).filled(np.nan)
+        return np.ascontiguousarray(col, dtype=np.float64)
+
+    try:
+        text = SEPARATOR.join(ids)
+        as_json = text.count(SEPARATOR) != max(len(ids) - 1, 0)  # an id holds the separator
+    except TypeError:  # an id that is not text
+        as_json = True
+    if as_json:
+        text = json.dumps(ids)
+    return {
+        "arrays": {
+            "mrow": ints(nodes, "mrow", np.int64),
+            "hid": np.ascontiguousarray(nodes["hid"], dtype=np.uint64),
+            "tier": ints(nodes, "tier", np.int64),
+            "importance": floats(nodes, "importance"),
+            "hf": np.ascontiguousarray(e["hf"], dtype=np.uint64),
+            "ht": np.ascontiguousarray(e["ht"], dtype=np.uint64),
+            "w": floats(e, "w"),
+            "c": ints(e, "c", np.int64),
+            "r": ints(e, "r", np.int64),
+            "h": np.ascontiguousarray(e["h"], dtype=np.uint64),
+            "code": np.ascontiguousarray(code, dtype=np.int16),
+        },
+        "ids": text,
+        "ids_json": as_json,
+        "n_nodes": len(ids),
+        "type_names": names,
+        "tolerant": {"memories": nodes_tolerant, "causal_edges": edges_tolerant},
+    }
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+# ----- the parent's side ----------------------------------------------------------------------------
+def load(path: str, predicate: tuple[str, list[Any]], state: SnapshotState) -> GraphData | None:
+    """Read the store file at ``path`` with DuckDB's SQLite scanner in a child process.
+
+    ``predicate`` is the DuckDB edge filter over ``e`` and its ``$p<i>`` parameters. Returns None
+    when that is not possible here (no DuckDB or extension, no Python executable, the scanner cannot
+    read the file); the caller then reads through sqlite3.
+    """
+    import os
+    import subprocess
+    import tempfile
+
+    where, params = predicate
+    try:
+        from ..analytics._duck import extension_path
+
+        ext = extension_path()
+    except ImportError:
+        return None
+    if not sys.executable:
+        return None
+    request = {
+        "path": path,
+        "extension": None if ext is None else str(ext),
+        "where": where,
+        "params": params,
+        "edge_max_rowid": state.edge_max_rowid,
+        "memory_max_rowid": state.memory_max_rowid,
+    }
+    shm = "/dev/shm"  # memory-backed where there is one: the arrays never touch a disk
+    folder = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="omega-graph-", dir=folder) as out:
+        request["out"] = out
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([*_package_roots(), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-P", os.path.abspath(__file__)],
+                input=json.dumps(request).encode(),
+                capture_output=True,
+                env=env,
+                check=False,
+            )
+        except OSError:
+            return None
+        if done.returncode != 0 or not os.path.exists(os.path.join(out, "meta.json")):
+            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+            logging.getLogger(__name__).info(
+                "DuckDB scan of %s failed (%s); reading with sqlite3", path, tail
+            )
+            return None
+        return _read_child(out, state)
+
+
+def _package_roots() -> list[str]:
+    """Directories holding numpy and duckdb, so the child imports the same ones as this process."""
+    import os
+
+    roots: list[str] = []
+    for name in ("duckdb", "numpy"):
+        module = sys.modules.get(name)
+        if module is None:
+            module = __import__(name)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(module.__file__ or "")))
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+_EDGE_ARRAYS = ("hf", "ht", "w", "c", "r", "h", "code")
+
+
+def _read_child(out: str, state: SnapshotState) -> GraphData | None:
+    """The child's files as a :class:`GraphData` in canonical edge order (None: hash collision)."""
+    import os
+
+    import numpy as np
+    import pandas as pd
+
+    from .snapshot import GraphData
+
+    with open(os.path.join(out, "meta.json"), encoding="utf-8") as fh:
+        meta = json.load(fh)
+    arrays = {
+        name: np.fromfile(os.path.join(out, f"{name}.bin"), dtype=np.dtype(dtype), count=count)
+        for name, (dtype, count) in meta["dtypes"].items()
+    }
+    with open(os.path.join(out, "ids.txt"), encoding="utf-8", newline="") as fh:
+        text = fh.read()
+    n = meta["n_nodes"]
+    node_ids = json.loads(text) if meta["ids_json"] else (text.split(SEPARATOR) if n else [])
+    # endpoint hash -> node index; an endpoint that is no memory (foreign keys off) drops its edge
+    nodes = pd.Index(arrays["hid"])
+    if not nodes.is_unique:  # two memory ids with one 64-bit hash: let sqlite3 compare the text
+        return None
+    src, dst = nodes.get_indexer(arrays["hf"]), nodes.get_indexer(arrays["ht"])
+    keep = (src >= 0) & (dst >= 0)
+    if not keep.all():
+        arrays = {k: (v[keep] if k in _EDGE_ARRAYS else v) for k, v in arrays.items()}
+        src, dst = src[keep], dst[keep]
+    data = GraphData(
+        node_ids=node_ids,
+        node_rowid=arrays["mrow"],
+        tier=arrays["tier"],
+        importance=arrays["importance"],
+        src=src.astype(np.int32),
+        dst=dst.astype(np.int32),
+        weight=arrays["w"],
+        created=arrays["c"],
+        etype=arrays["code"],
+        erowid=arrays["r"],
+        ehash=arrays["h"],
+        type_names=meta["type_names"],
+        state=state,
+    )
+    data.loader = "duckdb"
+    return data.sorted_edges()
+
+
+# ----- the child's side -----------------------------------------------------------------------------
+def main() -> int:
+    req = json.load(sys.stdin)
+    import os
+
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        if req.get("extension"):
+            con.execute(f"LOAD '{_quote(req['extension'])}'")
+        else:
+            con.execute("LOAD sqlite")
+        out = read(con, req)
+    finally:
+        con.close()
+    folder = req["out"]
+    dtypes = {}
+    for name, arr in out.pop("arrays").items():
+        arr.tofile(os.path.join(folder, f"{name}.bin"))
+        dtypes[name] = [arr.dtype.str, len(arr)]
+    with open(os.path.join(folder, "ids.txt"), "w", encoding="utf-8", newline="") as fh:
+        fh.write(out.pop("ids"))
+    out["dtypes"] = dtypes
+    with open(os.path.join(folder, "meta.json"), "w", encoding="utf-8") as fh:
+        json.dump(out, fh)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,375 @@
+"""Loading a snapshot: the DuckDB child process and sqlite3 give the same arrays; values of the wrong
+SQLite type are handled deliberately on both; a store writing in the same process is safe."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from omega_graph.analytics import DataQualityWarning
+from omega_graph.errors import ValidationError
+from omega_graph.graph import CausalGraph
+from omega_graph.graph.snapshot import MISSING_INT, GraphData, hash_strings, pair_order
+from omega_graph.models import StoredCausalEdge, StoredMemory
+from omega_graph.schema import migrate
+from omega_graph.store import OmegaStore
+
+ARRAYS = ("node_rowid", "tier", "importance", "src", "dst", "weight", "created", "etype", "erowid", "ehash")
+
+
+def assert_same_data(a: GraphData, b: GraphData) -> None:
+    assert a.node_ids == b.node_ids
+    assert a.type_names == b.type_names
+    assert a.state == b.state
+    for name in ARRAYS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)  # NaN == NaN here
+        assert getattr(a, name).dtype == getattr(b, name).dtype, name
+    assert a.bad_values == b.bad_values
+
+
+# ----- both loaders give the same snapshot ---------------------------------------------------------
+IDS = ["a", "B", "é", "Z", "m-1", "m-10", "m-2", "日本", "x\x1fy", "😀", "isolated", "zz", "q1", "q2"]
+
+
+@pytest.fixture
+def varied_store(tmp_path: Path) -> Iterator[OmegaStore]:
+    """Unicode ids (sort order), an id holding the child's separator, parallel edges with equal weights,
+    zero weights, a self-loop, several types and times, an isolated memory, a sparse large rowid."""
+    s = OmegaStore(tmp_path / "v.db")
+    s.store_memories(StoredMemory(m, m, 1 + i % 12, i / 20, None, i, i) for i, m in enumerate(IDS))
+    s.connection.execute("UPDATE memories SET rowid = 5000000000 WHERE id = 'zz'")  # sparse rowids
+    ends = [m for m in IDS if m not in ("isolated", "q1", "q2")]
+    edges = []
+    for i in range(60):
+        u, v = ends[i % len(ends)], ends[(i * 7 + 3) % len(ends)]
+        w = [0.0, 0.5, 0.5, 1.0, 0.25][i % 5]
+        edges.append(
+            StoredCausalEdge(f"e{i:03d}", u, v, w, ["causes", "enables", "inhibits"][i % 3], 100 + i % 9)
+        )
+    edges += [StoredCausalEdge(f"p{i}", "q1", "q2", 0.5 if i else 0.2, "causes", 7) for i in range(4)]
+    edges.append(StoredCausalEdge("loop", "Z", "Z", 0.3, "feedback", 5))
+    s.store_causal_edges(edges)
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"min_weight": 0.3}, {"edge_types": ["causes", "feedback"]}, {"edge_types": []}, {"as_of": 104},
+     {"min_weight": 0.5, "edge_types": ["enables"], "as_of": 106}],
+)  # fmt: skip
+def test_duckdb_and_sqlite3_give_the_same_snapshot(varied_store: OmegaStore, filters: dict) -> None:
+    via_duck = CausalGraph(varied_store, loader="duckdb", **filters)
+    via_sqlite = CausalGraph(varied_store, loader="sqlite3", **filters)
+    assert (via_duck.loader, via_sqlite.loader) == ("duckdb", "sqlite3")
+    assert_same_data(via_duck._data, via_sqlite._data)
+    assert via_duck.memory_ids == sorted(IDS)  # code-point order, the separator id included
+    ga, gb = via_duck.to_networkx(), via_sqlite.to_networkx()
+    assert sorted(ga.edges(keys=True, data=True)) == sorted(gb.edges(keys=True, data=True))
+
+
+def test_parallel_edges_are_ordered_strongest_then_earliest(varied_store: OmegaStore) -> None:
+    g = CausalGraph(varied_store, loader="duckdb")
+    d = g._data
+    a, b = d.find("q1"), d.find("q2")
+    run = np.flatnonzero((d.src == a) & (d.dst == b))
+    assert np.all(np.diff(run) == 1)  # contiguous
+    keys = list(zip((-d.weight[run]).tolist(), d.erowid[run].tolist(), strict=True))
+    assert keys == sorted(keys)
+    assert len(run) == 4
+    assert g.strongest_path("q1", "q2").edge_ids == ("p1",)  # strongest; ties: the earliest stored
+
+
+def test_auto_uses_sqlite3_for_small_and_in_memory_stores(varied_store: OmegaStore) -> None:
+    assert CausalGraph(varied_store).loader == "sqlite3"  # far below DUCKDB_MIN_EDGES
+    with OmegaStore.new_in_memory() as mem:
+        mem.store_memories([StoredMemory("a", "a", 1, 0.5, None, 0, 0)])
+        assert CausalGraph(mem, loader="duckdb").loader == "sqlite3"  # DuckDB cannot see memory
+
+
+def test_unknown_loader_is_refused(varied_store: OmegaStore) -> None:
+    with pytest.raises(ValidationError, match="loader.*one of auto, duckdb, sqlite3"):
+        CausalGraph(varied_store, loader="pandas")
+
+
+@pytest.mark.parametrize("memories", [0, 3])
+def test_empty_graphs_load_through_duckdb(tmp_path: Path, memories: int) -> None:
+    with OmegaStore(tmp_path / "e.db") as s:
+        s.store_memories(StoredMemory(f"m{i}", "x", 1, 0.5, None, 0, 0) for i in range(memories))
+        g = CausalGraph(s, loader="duckdb")
+        assert (g.loader, len(g), g.number_of_edges()) == ("duckdb", memories, 0)
+        assert_same_data(g._data, CausalGraph(s, loader="sqlite3")._data)
+
+
+def test_edges_to_missing_memories_are_left_out_by_both(tmp_path: Path) -> None:
+    path = tmp_path / "fk.db"
+    with OmegaStore(path) as s:
+        s.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "ab")
+    raw = sqlite3.connect(path)  # foreign keys off, as another tool might write
+    raw.executemany(
+        "INSERT INTO causal_edges VALUES (?, ?, ?, 0.5, 'causes', 0)",
+        [("ok", "a", "b"), ("dangling", "a", "ghost"), ("orphan", "ghost", "b")],
+    )
+    raw.commit()
+    raw.close()
+    with OmegaStore(path) as s:
+        duck, lite = CausalGraph(s, loader="duckdb"), CausalGraph(s, loader="sqlite3")
+        assert duck.number_of_edges() == 1
+        assert_same_data(duck._data, lite._data)
+
+
+# ----- values of the wrong SQLite type ------------------------------------------------------------
+def typed_badly(path: Path) -> None:
+    """A store file written with plain sqlite3 by a careless tool: text where numbers belong."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn)
+    conn.executemany(
+        "INSERT INTO memories VALUES (?, 'note', ?, ?, NULL, 0, 0)",
+        [("m0", 1, 0.5), ("m1", 2, "high"), ("m2", 2.5, 0.2), ("m3", "top", 0.9), ("m4", 4, 0.4)],
+    )
+    conn.executemany(
+        "INSERT INTO causal_edges VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            ("e0", "m0", "m1", 0.9, "causes", 10),
+            ("e1", "m1", "m2", "strong", "causes", 20),  # text weight
+            ("e2", "m2", "m3", 0.5, "enables", "yesterday"),  # text timestamp
+            ("e3", "m0", "m4", 0.4, "causes", 30),
+            ("e4", "m4", "m3", 1.5, "causes", 40),  # a number, out of range
+        ],
+    )
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite3", "duckdb", "memory"])
+def bad_graph_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[OmegaStore, str]]:
+    if request.param == "memory":
+        s = OmegaStore.new_in_memory()
+        tmp = tmp_path / "src.db"
+        typed_badly(tmp)
+        for table in ("memories", "causal_edges"):
+            rows = sqlite3.connect(tmp).execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+            marks = ", ".join("?" * len(rows[0]))
+            s.connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        yield s, "sqlite3"
+    else:
+        typed_badly(tmp_path / "bad.db")
+        s = OmegaStore(tmp_path / "bad.db")
+        yield s, request.param
+    s.close()
+
+
+def graph(store: OmegaStore, loader: str, **filters: object) -> CausalGraph:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        return CausalGraph(store, loader=loader, **filters)
+
+
+def test_wrong_types_warn_once_naming_table_column_and_example(
+    bad_graph_store: tuple[OmegaStore, str],
+) -> None:
+    store, loader = bad_graph_store
+    with pytest.warns(DataQualityWarning) as caught:
+        g = CausalGraph(store, loader=loader)
+    assert g.loader == loader  # the DuckDB child read the file despite the bad values
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    for part in (
+        "memories.tier: 2 value(s) not an integer (e.g. memory 'm2' holds 2.5 (real))",
+        "memories.importance: 1 value(s) not a number (e.g. memory 'm1' holds 'high' (text))",
+        "causal_edges.weight: 1 value(s) not a number (e.g. edge 'e1' holds 'strong' (text))",
+        "causal_edges.weight: 1 value(s) a number outside [0, 1] (e.g. edge 'e4' holds 1.5 (real))",
+        "causal_edges.created_at: 1 value(s) not an integer (e.g. edge 'e2' holds 'yesterday' (text))",
+    ):
+        assert part in text
+    assert [(b.table, b.column, b.count) for b in g.bad_values] == [
+        ("memories", "tier", 2), ("memories", "importance", 1), ("causal_edges", "weight", 1),
+        ("causal_edges", "weight", 1), ("causal_edges", "created_at", 1),
+    ]  # fmt: skip
+
+
+def test_wrong_types_become_missing_values(bad_graph_store: tuple[OmegaStore, str]) -> None:
+    g = graph(*bad_graph_store)
+    nodes = dict(g.to_networkx().nodes(data=True))
+    assert nodes["m1"] == {"tier": 2, "importance": None}
+    assert nodes["m2"]["tier"] is None and nodes["m3"]["tier"] is None
+    assert nodes["m0"] == {"tier": 1, "importance": 0.5}
+    edges = {k: d for _, _, k, d in g.to_networkx().edges(keys=True, data=True)}
+    assert math.isnan(edges["e1"]["weight"]) and edges["e1"]["created_at"] == 20
+    assert edges["e2"]["created_at"] is None and edges["e2"]["weight"] == 0.5
+    d = g._data
+    assert int(np.count_nonzero(d.created == MISSING_INT)) == 1
+
+
+def test_structure_still_answers_with_bad_weights(bad_graph_store: tuple[OmegaStore, str]) -> None:
+    g = graph(*bad_graph_store)
+    assert g.number_of_edges() == 5
+    assert g.is_dag()
+    assert g.shortest_path("m0", "m3").nodes == ("m0", "m4", "m3")
+    assert not g.d_separated("m0", "m3", None)
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        lambda g: g.strongest_path("m0", "m2"),
+        lambda g: g.top_paths("m0", "m2"),
+        lambda g: g.effects("m0"),
+        lambda g: g.causes("m3"),
+        lambda g: g.total_effect("m0", "m2"),
+        lambda g: g.influence(),
+    ],
+    ids=["strongest_path", "top_paths", "effects", "causes", "total_effect", "influence"],
+)
+def test_strength_questions_name_the_bad_edge(bad_graph_store: tuple[OmegaStore, str], ask) -> None:  # noqa: ANN001
+    g = graph(*bad_graph_store)
+    with pytest.raises(
+        ValidationError,
+        match=r"weight = 'strong' is invalid: .*edge 'e1' at rowid 2 \(stored as text\), and 1 more .*"
+        r"fix the stored weights .*store_causal_edge.*delete_causal_edge",
+    ):
+        ask(g)
+
+
+def test_time_respecting_paths_name_the_bad_timestamp(bad_graph_store: tuple[OmegaStore, str]) -> None:
+    store, loader = bad_graph_store
+    g = graph(store, loader, min_weight=0.0)
+    with pytest.raises(
+        ValidationError, match=r"created_at = 'yesterday' .*edge 'e2'.*fix the stored timestamps"
+    ):
+        g.strongest_path("m0", "m4", time_respecting=True)
+
+
+def test_filters_with_bad_values(bad_graph_store: tuple[OmegaStore, str]) -> None:
+    store, loader = bad_graph_store
+    # min_weight keeps an edge whose weight is unknown (text), so strengths still refuse to answer
+    assert sorted(graph(store, loader, min_weight=0.6).to_networkx().edges(keys=True)) == [
+        ("m0", "m1", "e0"), ("m1", "m2", "e1"), ("m4", "m3", "e4"),
+    ]  # fmt: skip
+    # as_of leaves out an edge whose time is unknown
+    kept = {k for _, _, k in graph(store, loader, as_of=10**12).to_networkx().edges(keys=True)}
+    assert kept == {"e0", "e1", "e3", "e4"}
+
+
+def test_bad_values_are_the_same_through_both_loaders(tmp_path: Path) -> None:
+    typed_badly(tmp_path / "bad.db")
+    with OmegaStore(tmp_path / "bad.db") as s:
+        for filters in ({}, {"min_weight": 0.6}, {"as_of": 35}):
+            assert_same_data(graph(s, "duckdb", **filters)._data, graph(s, "sqlite3", **filters)._data)
+
+
+def test_fixing_the_store_and_refreshing_clears_the_error(bad_graph_store: tuple[OmegaStore, str]) -> None:
+    store, loader = bad_graph_store
+    g = graph(store, loader)
+    store.connection.execute("UPDATE causal_edges SET weight = 0.7 WHERE id IN ('e1', 'e4')")
+    g.refresh()
+    assert [(b.column, b.problem) for b in g.bad_values] == [
+        ("tier", "not an integer"),
+        ("importance", "not a number"),
+        ("created_at", "not an integer"),
+    ]
+    assert g.strongest_path("m0", "m2").strength == pytest.approx(0.9 * 0.7)
+    fresh = graph(store, loader)
+    assert_same_data(g._data, fresh._data)
+
+
+def test_refresh_warns_about_a_new_bad_value(tmp_path: Path) -> None:
+    with OmegaStore(tmp_path / "r.db") as s:
+        s.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abc")
+        s.store_causal_edges([StoredCausalEdge("ab", "a", "b", 0.5, "causes", 0)])
+        g = CausalGraph(s)
+        s.connection.execute("INSERT INTO causal_edges VALUES ('bc', 'b', 'c', 'much', 'causes', 0)")
+        with pytest.warns(DataQualityWarning, match=r"edge 'bc' holds 'much'"):
+            g.refresh()
+        assert_same_data(g._data, graph(s, "sqlite3")._data)
+
+
+# ----- building blocks ------------------------------------------------------------------------------
+def test_hash_strings_accepts_values_that_are_not_text() -> None:
+    assert hash_strings([1, "a"]).tolist() == hash_strings(["1", "a"]).tolist()
+    assert len(hash_strings(["x"] * 5)) == 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=40))
+def test_pair_order_is_a_stable_sort_by_pair(pairs: list[tuple[int, int]]) -> None:
+    major = np.array([p[0] for p in pairs], dtype=np.int32)
+    minor = np.array([p[1] for p in pairs], dtype=np.int32)
+    expected = np.lexsort((np.arange(len(pairs)), minor, major))
+    np.testing.assert_array_equal(pair_order(major, minor, 7), expected)
+    order, keys = pair_order(major, minor, 7, with_keys=True)
+    np.testing.assert_array_equal(keys, major[expected].astype(np.int64) * 7 + minor[expected])
+
+
+# ----- a store writing in the same process ----------------------------------------------------------
+WRITER_SCRIPT = textwrap.dedent(
+    """
+    import sys, threading, time
+    from omega_graph.graph import CausalGraph
+    from omega_graph.models import StoredMemory
+    from omega_graph.store import OmegaStore
+
+    path = sys.argv[1]
+    stop = threading.Event()
+    failures = []
+
+    def write():
+        w = OmegaStore(path)
+        i = 0
+        while not stop.is_set():
+            try:
+                w.store_memory(StoredMemory(f"w{i}", "x", 1, 0.5, None, 0, 0))
+                i += 1
+            except Exception as err:
+                failures.append(repr(err))
+        w.close()
+
+    store = OmegaStore(path)
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    loaders = []
+    try:
+        t0 = time.monotonic()
+        while (time.monotonic() - t0 < 3 or len(loaders) < 3) and time.monotonic() - t0 < 120:
+            g = CausalGraph(store, loader="duckdb")
+            assert g.number_of_edges() == 6000
+            loaders.append(g.loader)
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    assert not failures, failures[:3]
+    print(len(loaders), loaders.count("duckdb"))
+    """
+)
+
+
+def test_loading_through_duckdb_while_this_process_writes(tmp_path: Path) -> None:
+    """DuckDB's own SQLite library in this process would truncate the WAL index under the store
+    (SIGBUS) and drop its locks; the child process keeps both intact."""
+    path = tmp_path / "live.db"
+    with OmegaStore(path) as s:
+        s.store_memories(StoredMemory(f"m{i}", "x", 1, 0.5, None, 0, 0) for i in range(2000))
+        s.store_causal_edges(
+            StoredCausalEdge(f"e{i}", f"m{i % 2000}", f"m{(i * 7) % 2000}", 0.5, "causes", i)
+            for i in range(6000)
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER_SCRIPT, str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]  # a SIGBUS here was the in-process scanner
+    loads, _through_duckdb = map(int, done.stdout.split())  # each load ran the child up to 3 times
+    assert loads >= 3
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert conn.execute("SELECT count(*) FROM causal_edges").fetchone() == (6000,)
+    conn.close()
