@@ -8,9 +8,13 @@ crash when the store writes meanwhile; reproduced), and closing its descriptors 
 store's connections hold. In a child process every lock is seen and kept as SQLite intends.
 
 Protocol: the request is JSON on stdin (``path``, ``extension``, ``where``/``params`` (DuckDB
-predicate over ``e``), ``edge_max_rowid``, ``memory_max_rowid``, ``out``); the arrays are written as
-raw files into the directory ``out`` with ``meta.json`` last; exit status 0 means complete. The
-script imports nothing from omega_graph (a fast start: only numpy and duckdb).
+predicate over ``e``), ``edge_max_rowid``, ``memory_max_rowid``, ``out``). The child hands over two
+parts, the memories (in id order) and then the edges (in any order), each as raw array files in the
+directory ``out`` (``/dev/shm`` where there is one) with ``<part>.json`` written last and the part's
+name printed on stdout; the parent reads the memories while the child scans the edges, and maps the
+files rather than copying them. Anything else (no line, a wrong line, a nonzero exit, an unreadable
+part) is a failure and the caller reads with sqlite3. The script imports nothing from omega_graph (a
+fast start: only numpy and duckdb).
 
 Values of the wrong SQLite type (text in ``importance`` or ``weight``, a real in ``tier``) make the
 scanner's typed read fail; the table is then read again through ``sqlite_query`` with such values
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -102,70 +107,32 @@ def _type_names(con: Any, req: dict[str, Any]) -> dict[str, int]:
     return names
 
 
-def read(con: Any, req: dict[str, Any]) -> dict[str, Any]:
-    """Run the queries; return the arrays and metadata (numpy arrays and plain values).
-
-    The memories (sorted by id) are read on a second cursor in a thread while the edges are scanned:
-    the two reads are independent, and DuckDB releases the GIL.
-    """
-    import threading
-
+def _ints(arrays: dict[str, Any], name: str, dtype: Any) -> Any:
     import numpy as np
 
-    con.execute("SET enable_progress_bar = false")
-    con.execute("SET preserve_insertion_order = false")  # the caller sorts the edges
-    con.execute(f"ATTACH '{_quote(req['path'])}' AS omega_src (TYPE sqlite, READ_ONLY)")
-    node_cur = con.cursor()
-    got: dict[str, Any] = {}
+    col = arrays[name]
+    if np.ma.isMaskedArray(col):  # NULL (tolerant read: a value of the wrong type)
+        col = col.filled(MISSING_INT)
+    return np.ascontiguousarray(col, dtype=dtype)
 
-    def read_nodes() -> None:
-        try:
-            top = int(req["memory_max_rowid"])
-            tolerant = NODES_TOLERANT.replace("{max:d}", str(top))
-            got["nodes"] = _typed_or_tolerant(node_cur, NODES_TYPED, tolerant, {"max": top}, True)
-        except BaseException as err:  # noqa: BLE001 - re-raised in the main thread
-            got["error"] = err
 
-    worker = threading.Thread(target=read_nodes)
-    worker.start()
-    try:
-        params = {"max": req["edge_max_rowid"], **{f"p{i}": v for i, v in enumerate(req["params"])}}
-        _, edges_tolerant = _typed_or_tolerant(
-            con,
-            EDGES.format(source=EDGES_TYPED_SOURCE, where=req["where"]),
-            EDGES.format(
-                source=EDGES_TOLERANT_SOURCE.replace("{max:d}", str(int(req["edge_max_rowid"]))),
-                where=req["where"],
-            ),
-            params,
-            False,
-        )
-        names_of = _type_names(con, req)
-        e = con.execute("SELECT hf, ht, w, c, r, h, th FROM omega_edges").fetchnumpy()
-    finally:
-        worker.join()
-    if "error" in got:
-        raise got["error"]
-    nodes, nodes_tolerant = got["nodes"]
+def _floats(arrays: dict[str, Any], name: str) -> Any:
+    import numpy as np
+
+    col = arrays[name]
+    if np.ma.isMaskedArray(col):
+        col = col.astype(np.float64).filled(np.nan)
+    return np.ascontiguousarray(col, dtype=np.float64)
+
+
+def read_nodes(con: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """The memories in id order: arrays, the ids as one text, and whether the tolerant read was needed."""
+    import numpy as np
+
+    top = int(req["memory_max_rowid"])
+    tolerant = NODES_TOLERANT.replace("{max:d}", str(top))
+    nodes, tolerant_used = _typed_or_tolerant(con, NODES_TYPED, tolerant, {"max": top}, True)
     ids = nodes["id"].tolist()
-    names = sorted(names_of)
-    name_hash = np.array([names_of[t] for t in names], dtype=np.uint64)
-    by_hash = np.argsort(name_hash)
-    th = np.asarray(e["th"], dtype=np.uint64)
-    code = by_hash[np.searchsorted(name_hash[by_hash], th)] if len(names) else np.zeros(0, np.int64)
-
-    def ints(arrays: dict[str, Any], name: str, dtype: Any) -> Any:
-        col = arrays[name]
-        if np.ma.isMaskedArray(col):  # NULL (tolerant read: a value of the wrong type)
-            col = col.filled(MISSING_INT)
-        return np.ascontiguousarray(col, dtype=dtype)
-
-    def floats(arrays: dict[str, Any], name: str) -> Any:
-        col = arrays[name]
-        if np.ma.isMaskedArray(col):
-            col = col.astype(np.float64).filled(np.nan)
-        return np.ascontiguousarray(col, dtype=np.float64)
-
     try:
         text = SEPARATOR.join(ids)
         as_json = text.count(SEPARATOR) != max(len(ids) - 1, 0)  # an id holds the separator
@@ -175,23 +142,53 @@ def read(con: Any, req: dict[str, Any]) -> dict[str, Any]:
         text = json.dumps(ids)
     return {
         "arrays": {
-            "mrow": ints(nodes, "mrow", np.int64),
+            "mrow": _ints(nodes, "mrow", np.int64),
             "hid": np.ascontiguousarray(nodes["hid"], dtype=np.uint64),
-            "tier": ints(nodes, "tier", np.int64),
-            "importance": floats(nodes, "importance"),
-            "hf": np.ascontiguousarray(e["hf"], dtype=np.uint64),
-            "ht": np.ascontiguousarray(e["ht"], dtype=np.uint64),
-            "w": floats(e, "w"),
-            "c": ints(e, "c", np.int64),
-            "r": ints(e, "r", np.int64),
-            "h": np.ascontiguousarray(e["h"], dtype=np.uint64),
-            "code": np.ascontiguousarray(code, dtype=np.int16),
+            "tier": _ints(nodes, "tier", np.int64),
+            "importance": _floats(nodes, "importance"),
         },
         "ids": text,
         "ids_json": as_json,
         "n_nodes": len(ids),
+        "tolerant": tolerant_used,
+    }
+
+
+def read_edges(con: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """The kept edges in any order: arrays (endpoints as hashes), the type names, the tolerant flag."""
+    import numpy as np
+
+    params = {"max": req["edge_max_rowid"], **{f"p{i}": v for i, v in enumerate(req["params"])}}
+    _, tolerant_used = _typed_or_tolerant(
+        con,
+        EDGES.format(source=EDGES_TYPED_SOURCE, where=req["where"]),
+        EDGES.format(
+            source=EDGES_TOLERANT_SOURCE.replace("{max:d}", str(int(req["edge_max_rowid"]))),
+            where=req["where"],
+        ),
+        params,
+        False,
+    )
+    names_of = _type_names(con, req)
+    e = con.execute("SELECT hf, ht, w, c, r, h, th FROM omega_edges").fetchnumpy()
+    con.execute("DROP TABLE omega_edges")
+    names = sorted(names_of)
+    name_hash = np.array([names_of[t] for t in names], dtype=np.uint64)
+    by_hash = np.argsort(name_hash)
+    th = np.asarray(e["th"], dtype=np.uint64)
+    code = by_hash[np.searchsorted(name_hash[by_hash], th)] if len(names) else np.zeros(0, np.int64)
+    return {
+        "arrays": {
+            "hf": np.ascontiguousarray(e["hf"], dtype=np.uint64),
+            "ht": np.ascontiguousarray(e["ht"], dtype=np.uint64),
+            "w": _floats(e, "w"),
+            "c": _ints(e, "c", np.int64),
+            "r": _ints(e, "r", np.int64),
+            "h": np.ascontiguousarray(e["h"], dtype=np.uint64),
+            "code": np.ascontiguousarray(code, dtype=np.int16),
+        },
         "type_names": names,
-        "tolerant": {"memories": nodes_tolerant, "causal_edges": edges_tolerant},
+        "tolerant": tolerant_used,
     }
 
 
@@ -205,9 +202,11 @@ def load(path: str, predicate: tuple[str, list[Any]], state: SnapshotState) -> G
 
     ``predicate`` is the DuckDB edge filter over ``e`` and its ``$p<i>`` parameters. Returns None
     when that is not possible here (no DuckDB or extension, no Python executable, the scanner cannot
-    read the file); the caller then reads through sqlite3.
+    read the file, two memory ids share a 64-bit hash); the caller then reads through sqlite3.
+
+    The child hands over the memories first and scans the edges meanwhile: this process reads the
+    ids and indexes the memories' hashes while the child is busy.
     """
-    import os
     import subprocess
     import tempfile
 
@@ -234,23 +233,57 @@ def load(path: str, predicate: tuple[str, list[Any]], state: SnapshotState) -> G
         request["out"] = out
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([*_package_roots(), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        try:
-            done = subprocess.run(
-                [sys.executable, "-P", os.path.abspath(__file__)],
-                input=json.dumps(request).encode(),
-                capture_output=True,
-                env=env,
-                check=False,
-            )
-        except OSError:
-            return None
-        if done.returncode != 0 or not os.path.exists(os.path.join(out, "meta.json")):
-            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
-            logging.getLogger(__name__).info(
-                "DuckDB scan of %s failed (%s); reading with sqlite3", path, tail
-            )
-            return None
-        return _read_child(out, state)
+        with open(os.path.join(out, "stderr.txt"), "w+b") as err:
+            try:
+                child = subprocess.Popen(
+                    [sys.executable, "-P", os.path.abspath(__file__)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    env=env,
+                )
+            except OSError:
+                return None
+            try:
+                assert child.stdin is not None
+                with child.stdin:
+                    child.stdin.write(json.dumps(request).encode())
+                return _receive(child, out, state)
+            except (_ChildFailed, OSError, ValueError, KeyError) as failure:  # OSError: a pipe or a part
+                err.seek(0)
+                tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or [repr(failure)]
+                logging.getLogger(__name__).info(
+                    "DuckDB scan of %s failed (%s); reading with sqlite3", path, tail
+                )
+                return None
+            finally:
+                if child.poll() is None:  # not needed any more (a hash collision) or failed
+                    child.kill()
+                child.wait()
+                if child.stdout is not None:
+                    child.stdout.close()
+
+
+class _ChildFailed(Exception):
+    """The child stopped before handing over a part."""
+
+
+def _await(child: Any, part: str) -> None:
+    """Wait for the child to announce ``part`` (one line on its stdout)."""
+    if child.stdout.readline().decode(errors="replace").strip() != part:
+        raise _ChildFailed(part)
+
+
+def _receive(child: Any, out: str, state: SnapshotState) -> GraphData | None:
+    """Take the two parts as the child announces them; None on a hash collision between memory ids."""
+    _await(child, "nodes")
+    nodes = _read_nodes(out)
+    if nodes is None:
+        return None
+    _await(child, "edges")
+    if child.wait() != 0:
+        raise _ChildFailed("exit")
+    return _assemble(nodes, _read_part(out, "edges"), state)
 
 
 def _package_roots() -> list[str]:
@@ -268,42 +301,72 @@ def _package_roots() -> list[str]:
     return roots
 
 
-_EDGE_ARRAYS = ("hf", "ht", "w", "c", "r", "h", "code")
-
-
-def _read_child(out: str, state: SnapshotState) -> GraphData | None:
-    """The child's files as a :class:`GraphData` in canonical edge order (None: hash collision)."""
-    import os
-
+def _read_part(out: str, part: str) -> dict[str, Any]:
+    """The metadata of one part, with its arrays under ``"arrays"``."""
     import numpy as np
+
+    with open(os.path.join(out, f"{part}.json"), encoding="utf-8") as fh:
+        meta = json.load(fh)
+    meta["arrays"] = {
+        name: _map(os.path.join(out, f"{name}.bin"), np.dtype(dtype), count)
+        for name, (dtype, count) in meta.pop("dtypes").items()
+    }
+    return meta
+
+
+def _map(path: str, dtype: Any, count: int) -> Any:
+    """The file's array, mapped rather than copied (read-only; every caller derives new arrays)."""
+    import numpy as np
+
+    if count == 0:
+        return np.empty(0, dtype=dtype)
+    return np.frombuffer(np.memmap(path, dtype=dtype, mode="r", shape=(count,)), dtype=dtype)
+
+
+def _read_nodes(out: str) -> dict[str, Any] | None:
+    """The memories part with ``node_ids`` and ``index`` (hash -> node), or None on a hash collision."""
     import pandas as pd
 
-    from .snapshot import GraphData
-
-    with open(os.path.join(out, "meta.json"), encoding="utf-8") as fh:
-        meta = json.load(fh)
-    arrays = {
-        name: np.fromfile(os.path.join(out, f"{name}.bin"), dtype=np.dtype(dtype), count=count)
-        for name, (dtype, count) in meta["dtypes"].items()
-    }
+    meta = _read_part(out, "nodes")
     with open(os.path.join(out, "ids.txt"), encoding="utf-8", newline="") as fh:
         text = fh.read()
     n = meta["n_nodes"]
-    node_ids = json.loads(text) if meta["ids_json"] else (text.split(SEPARATOR) if n else [])
-    # endpoint hash -> node index; an endpoint that is no memory (foreign keys off) drops its edge
-    nodes = pd.Index(arrays["hid"])
-    if not nodes.is_unique:  # two memory ids with one 64-bit hash: let sqlite3 compare the text
+    meta["node_ids"] = json.loads(text) if meta["ids_json"] else (text.split(SEPARATOR) if n else [])
+    index = pd.Index(meta["arrays"]["hid"])
+    if not index.is_unique:  # two memory ids with one 64-bit hash: let sqlite3 compare the text
         return None
-    src, dst = nodes.get_indexer(arrays["hf"]), nodes.get_indexer(arrays["ht"])
+    meta["index"] = index  # is_unique built its hash table: the lookups below only probe it
+    return meta
+
+
+_EDGE_ARRAYS = ("hf", "ht", "w", "c", "r", "h", "code")
+
+
+def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState) -> GraphData:
+    """The two parts as a :class:`GraphData` in canonical edge order.
+
+    Endpoint hashes become node indices in two threads (the lookups release the GIL); an endpoint
+    that is no memory (foreign keys off) drops its edge.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from .snapshot import GraphData
+
+    arrays, index = edges["arrays"], nodes["index"]
+    with ThreadPoolExecutor(2) as pool:
+        src, dst = pool.map(index.get_indexer, (arrays["hf"], arrays["ht"]))
     keep = (src >= 0) & (dst >= 0)
     if not keep.all():
-        arrays = {k: (v[keep] if k in _EDGE_ARRAYS else v) for k, v in arrays.items()}
+        arrays = {k: v[keep] for k, v in arrays.items()}
         src, dst = src[keep], dst[keep]
+    n = nodes["arrays"]
     data = GraphData(
-        node_ids=node_ids,
-        node_rowid=arrays["mrow"],
-        tier=arrays["tier"],
-        importance=arrays["importance"],
+        node_ids=nodes["node_ids"],
+        node_rowid=n["mrow"].copy(),
+        tier=n["tier"].copy(),
+        importance=n["importance"].copy(),
         src=src.astype(np.int32),
         dst=dst.astype(np.int32),
         weight=arrays["w"],
@@ -311,18 +374,35 @@ def _read_child(out: str, state: SnapshotState) -> GraphData | None:
         etype=arrays["code"],
         erowid=arrays["r"],
         ehash=arrays["h"],
-        type_names=meta["type_names"],
+        type_names=edges["type_names"],
         state=state,
     )
     data.loader = "duckdb"
-    return data.sorted_edges()
+    data.sorted_edges()
+    for name in ("weight", "created", "etype", "erowid", "ehash"):  # still mapped when already in order
+        if not getattr(data, name).flags.writeable:
+            setattr(data, name, getattr(data, name).copy())
+    return data
 
 
 # ----- the child's side -----------------------------------------------------------------------------
+def _write_part(folder: str, part: str, got: dict[str, Any]) -> None:
+    """Write a part's arrays as raw files, its metadata last, and announce it on stdout."""
+    dtypes = {}
+    for name, arr in got.pop("arrays").items():
+        arr.tofile(os.path.join(folder, f"{name}.bin"))
+        dtypes[name] = [arr.dtype.str, len(arr)]
+    if "ids" in got:
+        with open(os.path.join(folder, "ids.txt"), "w", encoding="utf-8", newline="") as fh:
+            fh.write(got.pop("ids"))
+    got["dtypes"] = dtypes
+    with open(os.path.join(folder, f"{part}.json"), "w", encoding="utf-8") as fh:
+        json.dump(got, fh)
+    print(part, flush=True)
+
+
 def main() -> int:
     req = json.load(sys.stdin)
-    import os
-
     import duckdb
 
     con = duckdb.connect(":memory:")
@@ -331,21 +411,18 @@ def main() -> int:
             con.execute(f"LOAD '{_quote(req['extension'])}'")
         else:
             con.execute("LOAD sqlite")
-        out = read(con, req)
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = false")  # the parent sorts the edges
+        con.execute(f"ATTACH '{_quote(req['path'])}' AS omega_src (TYPE sqlite, READ_ONLY)")
+        _write_part(req["out"], "nodes", read_nodes(con, req))
+        edges = read_edges(con, req)
     finally:
         con.close()
-    folder = req["out"]
-    dtypes = {}
-    for name, arr in out.pop("arrays").items():
-        arr.tofile(os.path.join(folder, f"{name}.bin"))
-        dtypes[name] = [arr.dtype.str, len(arr)]
-    with open(os.path.join(folder, "ids.txt"), "w", encoding="utf-8", newline="") as fh:
-        fh.write(out.pop("ids"))
-    out["dtypes"] = dtypes
-    with open(os.path.join(folder, "meta.json"), "w", encoding="utf-8") as fh:
-        json.dump(out, fh)
+    _write_part(req["out"], "edges", edges)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    os._exit(status)  # everything is written and closed: skip the interpreter's teardown (~0.1 s)

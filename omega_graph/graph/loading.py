@@ -33,6 +33,7 @@ same count (node attributes and such isolated nodes then lag until a new snapsho
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import urllib.parse
 import warnings
@@ -167,10 +168,17 @@ def edge_position(conn: sqlite3.Connection) -> tuple[int, int]:
     return int(edge_max), int(row[0]) if row else 0
 
 
-def read_state(conn: sqlite3.Connection) -> SnapshotState:
-    """The store's position: max edge rowid (and its id), last log seq, memory count and max rowid."""
+def read_state(conn: sqlite3.Connection, count_memories: bool = True) -> SnapshotState:
+    """The store's position: max edge rowid (and its id), last log seq, memory count and max rowid.
+
+    ``count_memories=False`` skips the count (a pass over an index; -1 stands for it) for a caller that
+    counts the memories it reads.
+    """
     edge_max, seq = edge_position(conn)
-    count, mem_max = conn.execute("SELECT count(*), coalesce(max(rowid), 0) FROM memories").fetchone()
+    if count_memories:
+        count, mem_max = conn.execute("SELECT count(*), coalesce(max(rowid), 0) FROM memories").fetchone()
+    else:
+        count, mem_max = -1, conn.execute("SELECT coalesce(max(rowid), 0) FROM memories").fetchone()[0]
     row = conn.execute("SELECT id FROM causal_edges WHERE rowid = ?", (edge_max,)).fetchone()
     return SnapshotState(edge_max, seq, int(count), int(mem_max), row[0] if row else None)
 
@@ -191,17 +199,19 @@ def load(source: Source, filters: Filters, loader: str = "auto") -> GraphData:
         with source.read() as conn:
             return _finish(conn, _load_sqlite(conn, filters))
     with source.connection() as conn:
-        if loader == "auto" and read_state(conn).edge_max_rowid < DUCKDB_MIN_EDGES:
+        if loader == "auto" and edge_position(conn)[0] < DUCKDB_MIN_EDGES:
             with source.read(conn) as c:
                 return _finish(c, _load_sqlite(c, filters))
         for _ in range(3):
             before = conn.execute("PRAGMA data_version").fetchone()[0]
             with source.read(conn) as c:
-                state = read_state(c)
+                state = read_state(c, count_memories=False)
             data = _scan.load(source.path, filters.duck_where(), state)
             if data is None:  # no DuckDB, no extension, or it cannot read this file: sqlite3
                 break
             if conn.execute("PRAGMA data_version").fetchone()[0] == before:
+                # nothing committed meanwhile: the child read every memory, so it counted them
+                data.state = dataclasses.replace(state, memory_count=data.n_nodes)
                 with source.read(conn) as c:
                     return _finish(c, data)
         with source.read(conn) as c:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +129,7 @@ def pair_order(major: np.ndarray, minor: np.ndarray, n: int, with_keys: bool = F
 
     Packs pair and position into one int64 and sorts values (numpy's vectorised sort, several times
     faster than ``argsort``) when they fit in 63 bits, else a stable argsort of the pair key. With
-    ``with_keys`` also returns the sorted keys ``major * n + minor``.
+    ``with_keys`` also returns a sorted int64 key per position (equal for equal pairs, ordered like them).
 
     >>> pair_order(np.array([1, 0, 1, 0]), np.array([0, 2, 0, 1]), 3).tolist()
     [3, 1, 0, 2]
@@ -140,10 +141,7 @@ def pair_order(major: np.ndarray, minor: np.ndarray, n: int, with_keys: bool = F
         packed |= np.arange(e, dtype=np.int64)
         packed.sort()
         order = packed & ((1 << be) - 1)
-        if not with_keys:
-            return order
-        pair = packed >> be
-        return order, (pair >> bn) * n + (pair & ((1 << bn) - 1))
+        return (order, packed >> be) if with_keys else order
     key = major.astype(np.int64) * n + minor
     order = np.argsort(key, kind="stable")
     return (order, key[order]) if with_keys else order
@@ -239,10 +237,11 @@ class GraphData:
             sub = order[slots]
             order[slots] = sub[np.lexsort((self.erowid[sub], -self.weight[sub], key[slots]))]
         if not np.array_equal(order, np.arange(len(order))):
-            n = max(self.n_nodes, 1)
-            self.src, self.dst = (key // n).astype(np.int32), (key % n).astype(np.int32)
-            for name in ("weight", "created", "etype", "erowid", "ehash"):
-                setattr(self, name, getattr(self, name)[order])
+            names = ("src", "dst", "weight", "created", "etype", "erowid", "ehash")
+            with ThreadPoolExecutor(2) as pool:  # random gathers, memory-bound: numpy's take releases the GIL
+                taken = list(pool.map(lambda name: np.take(getattr(self, name), order), names))
+            for name, values in zip(names, taken, strict=True):
+                setattr(self, name, values)
         self._cache.clear()
         return self
 
