@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
+from . import _refresh, loading, paths, reach, structure
 from . import influence as _influence
-from . import loading, paths, reach, structure
 from .paths import CausalPath
 from .snapshot import MISSING_INT, BadValues, GraphData, path_strength
 
@@ -172,7 +172,7 @@ class CausalGraph:
         Reads only what changed (see :mod:`omega_graph.graph.loading`); the result equals a new
         snapshot with the same filters.
         """
-        data = loading.refresh(self._data, self._source, self._filters, self._loader)
+        data = _refresh.refresh(self._data, self._source, self._filters, self._loader)
         self._data = data if data is not None else loading.load(self._source, self._filters, self._loader)
         return self
 

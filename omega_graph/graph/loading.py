@@ -18,17 +18,7 @@ paths alike; :func:`describe_bad_values` names them and the snapshot warns once
 (:class:`~omega_graph.analytics.DataQualityWarning`). See :class:`~.causal_graph.CausalGraph` for
 what each query then does.
 
-Refresh: new edge rows have rowids above the snapshot's largest (SQLite picks a new rowid above the
-maximum, even for ``INSERT OR REPLACE``); updates and deletes, foreign-key cascades included, are in
-``omega_edge_log``. A refresh re-reads the logged rowids and everything above
-``min(old max rowid, smallest deleted rowid - 1)`` (a rowid freed at the tail can be reused), drops a
-snapshot edge whose id reappears under a new rowid (the crate's ``INSERT OR REPLACE`` deletes without a
-log entry), and falls back to a full load when the log was pruned. Memories have no log: a refresh
-compares ``count(*)``, ``max(rowid)`` and the id at the old largest rowid; rows above the old maximum
-that account for the whole difference are appended, anything else reloads the memory list (one pass
-over ``memories``). Not seen by a refresh (no log records them): a memory's ``tier`` / ``importance``
-changed in place, and deleting edgeless memories at the tail then re-storing the same last id with the
-same count (node attributes and such isolated nodes then lag until a new snapshot).
+Refresh (edges inserted, updated or deleted since a snapshot): :mod:`._refresh`.
 """
 
 from __future__ import annotations
@@ -49,9 +39,9 @@ from ..errors import ConflictError, DatabaseError
 from . import _scan
 from .snapshot import MISSING_INT, BadValues, GraphData, SnapshotState, hash_strings
 
-__all__ = ["Filters", "Source", "edge_labels", "load", "refresh"]
+__all__ = ["Filters", "Source", "edge_labels", "load", "read_state"]
 
-_CHUNK = 500  # parameters per IN (...) list
+CHUNK = 500  # parameters per IN (...) list
 
 
 @dataclass(frozen=True)
@@ -99,7 +89,7 @@ class Filters:
         return " AND ".join(clauses), params
 
     def keeps(self, weight: float | None, edge_type: str, created_at: int | None) -> bool:
-        """The same predicate in Python, for rows read as :data:`_EDGE_COLS` gives them (None: wrong type)."""
+        """The same predicate in Python, for rows read as :data:`EDGE_COLS` gives them (None: wrong type)."""
         return (
             (weight is None or weight >= self.min_weight)
             and (self.edge_types is None or edge_type in self.edge_types)
@@ -197,11 +187,11 @@ def load(source: Source, filters: Filters, loader: str = "auto") -> GraphData:
     """
     if source.path is None or loader == "sqlite3":
         with source.read() as conn:
-            return _finish(conn, _load_sqlite(conn, filters))
+            return finish(conn, load_sqlite(conn, filters))
     with source.connection() as conn:
         if loader == "auto" and edge_position(conn)[0] < DUCKDB_MIN_EDGES:
             with source.read(conn) as c:
-                return _finish(c, _load_sqlite(c, filters))
+                return finish(c, load_sqlite(c, filters))
         for _ in range(3):
             before = conn.execute("PRAGMA data_version").fetchone()[0]
             with source.read(conn) as c:
@@ -213,29 +203,29 @@ def load(source: Source, filters: Filters, loader: str = "auto") -> GraphData:
                 # nothing committed meanwhile: the child read every memory, so it counted them
                 data.state = dataclasses.replace(state, memory_count=data.n_nodes)
                 with source.read(conn) as c:
-                    return _finish(c, data)
+                    return finish(c, data)
         with source.read(conn) as c:
-            return _finish(c, _load_sqlite(c, filters))
+            return finish(c, load_sqlite(c, filters))
 
 
 # SQLite's dynamic typing, handled deliberately: a value of the wrong storage class becomes NULL here
 # (then NaN / MISSING_INT in the arrays, reported by describe_bad_values).
-_NODE_COLS = (
+NODE_COLS = (
     "rowid, id, CASE WHEN typeof(tier) = 'integer' THEN tier END, "
     "CASE WHEN typeof(importance) IN ('integer', 'real') THEN importance END"
 )
-_EDGE_COLS = (
+EDGE_COLS = (
     "rowid, id, from_memory, to_memory, CASE WHEN typeof(weight) IN ('integer', 'real') THEN weight END, "
     "edge_type, CASE WHEN typeof(created_at) = 'integer' THEN created_at END"
 )
 
 
-def _load_sqlite(conn: sqlite3.Connection, filters: Filters) -> GraphData:
+def load_sqlite(conn: sqlite3.Connection, filters: Filters) -> GraphData:
     """Everything through sqlite3, inside the caller's read transaction."""
     state = read_state(conn)
-    nodes = conn.execute(f"SELECT {_NODE_COLS} FROM memories").fetchall()
+    nodes = conn.execute(f"SELECT {NODE_COLS} FROM memories").fetchall()
     where, params = filters.where()
-    rows = conn.execute(f"SELECT {_EDGE_COLS} FROM causal_edges e WHERE {where}", params).fetchall()
+    rows = conn.execute(f"SELECT {EDGE_COLS} FROM causal_edges e WHERE {where}", params).fetchall()
     hashes = hash_strings([r[1] for r in rows]).tolist()
     edges = [(r[0], h, r[2], r[3], r[4], r[5], r[6]) for r, h in zip(rows, hashes, strict=True)]
     data = GraphData.from_rows(nodes, edges, state)
@@ -243,7 +233,7 @@ def _load_sqlite(conn: sqlite3.Connection, filters: Filters) -> GraphData:
     return data
 
 
-def _finish(conn: sqlite3.Connection, data: GraphData, known: tuple[BadValues, ...] = ()) -> GraphData:
+def finish(conn: sqlite3.Connection, data: GraphData, known: tuple[BadValues, ...] = ()) -> GraphData:
     """Describe the snapshot's unusable values; warn when there are more than ``known`` listed."""
     data.bad_values = describe_bad_values(conn, data)
     before = {(b.table, b.column, b.problem): b.count for b in known}
@@ -252,7 +242,7 @@ def _finish(conn: sqlite3.Connection, data: GraphData, known: tuple[BadValues, .
     return data
 
 
-def _int(value: int | None) -> int:
+def int_or_missing(value: int | None) -> int:
     return MISSING_INT if value is None else value
 
 
@@ -312,259 +302,6 @@ def warn_bad_values(bad: tuple[BadValues, ...]) -> None:
     )
 
 
-# ----- refresh ---------------------------------------------------------------------------------------
-def refresh(data: GraphData, source: Source, filters: Filters, loader: str = "auto") -> GraphData:  # noqa: C901
-    """``data`` brought up to date with the store; a new :class:`GraphData` (``data`` is untouched)."""
-    with source.read() as conn:
-        state = read_state(conn)
-        old = data.state
-        same_last = old.memory_max_rowid == 0 or _id_at(conn, old.memory_max_rowid) == _id_at_snapshot(data)
-        if state == old and same_last:
-            return data
-        logged = state.log_seq - old.log_seq
-        have = conn.execute("SELECT count(*) FROM omega_edge_log WHERE seq > ?", (old.log_seq,)).fetchone()[0]
-        replayable = logged >= 0 and have == logged  # else the log was pruned or reset
-        if not replayable and source.path is None:
-            return _finish(conn, _load_sqlite(conn, filters), data.bad_values)
-        if replayable:
-            log = conn.execute(
-                "SELECT edge_id, edge_rowid, op FROM omega_edge_log WHERE seq > ? ORDER BY seq",
-                (old.log_seq,),
-            ).fetchall()
-            last_op = {r: op for _, r, op in log}
-            cols = _EDGE_COLS
-            fresh = conn.execute(
-                f"SELECT {cols} FROM causal_edges WHERE rowid > ?", (old.edge_max_rowid,)
-            ).fetchall()
-            # An id seen in the log or in a new row, held by the snapshot at an unlogged rowid, moved:
-            # its old row was deleted without a log entry (INSERT OR REPLACE).
-            busy_ids = [e for e, _, _ in log] + [r[1] for r in fresh]
-            busy = hash_strings(busy_ids)
-            logged_rows = np.fromiter(last_op, np.int64, len(last_op))
-            moved = _isin(data.ehash, busy) & ~_isin(data.erowid, logged_rows)
-            floor = _stable_floor(conn, data, set(last_op), set(busy_ids), busy, moved)
-            touched = sorted(r for r in last_op if r <= floor)
-            new_mem = conn.execute(
-                f"SELECT {_NODE_COLS} FROM memories WHERE rowid > ?", (old.memory_max_rowid,)
-            ).fetchall()
-            reload_memories = state.memory_count != old.memory_count + len(new_mem) or not same_last
-            if reload_memories:
-                new_mem = conn.execute(f"SELECT {_NODE_COLS} FROM memories").fetchall()
-            rows = (
-                fresh
-                + conn.execute(
-                    f"SELECT {cols} FROM causal_edges WHERE rowid > ? AND rowid <= ?",
-                    (floor, old.edge_max_rowid),
-                ).fetchall()
-            )
-            for i in range(0, len(touched), _CHUNK):
-                chunk = touched[i : i + _CHUNK]
-                rows += conn.execute(
-                    f"SELECT {cols} FROM causal_edges WHERE rowid IN ({', '.join('?' * len(chunk))})", chunk
-                ).fetchall()
-    if not replayable:
-        return load(source, filters, loader)
-    new = _apply(data, state, new_mem, reload_memories, floor, touched, rows, moved, filters)
-    new.loader = data.loader
-    with source.read() as conn:
-        return _finish(conn, new, data.bad_values)
-
-
-def _isin(big: np.ndarray, values: Any) -> np.ndarray:
-    """``np.isin`` for a few values against a large array: one binary search per element, no sort of E."""
-    small = np.unique(np.asarray(values, dtype=big.dtype))
-    if len(small) == 0:
-        return np.zeros(len(big), dtype=bool)
-    at = np.searchsorted(small, big)
-    return small[np.minimum(at, len(small) - 1)] == big
-
-
-def _stable_floor(
-    conn: sqlite3.Connection,
-    data: GraphData,
-    logged: set[int],
-    busy_ids: set[str],
-    busy: np.ndarray,
-    moved: np.ndarray,
-) -> int:
-    """A rowid that no row inserted since the snapshot can be at or below.
-
-    SQLite gives a new row ``max(rowid) + 1``. A row that existed at the snapshot and is still there,
-    never logged and whose id was never re-stored or deleted elsewhere, existed the whole time, so the
-    table's maximum never fell below it: rows inserted since lie above it. The snapshot's last row is
-    checked first (the usual case: nothing re-read below the old maximum), then the snapshot's kept
-    rows from the top. 0 when none qualifies (everything is re-read).
-    """
-    old = data.state
-    if old.edge_max_rowid == 0:
-        return 0
-    if old.edge_max_rowid not in logged and old.edge_max_id is not None and old.edge_max_id not in busy_ids:
-        row = conn.execute("SELECT id FROM causal_edges WHERE rowid = ?", (old.edge_max_rowid,)).fetchone()
-        if row is not None and row[0] == old.edge_max_id:
-            return old.edge_max_rowid
-    ok = ~moved & ~_isin(data.ehash, busy) & ~_isin(data.erowid, np.fromiter(logged, np.int64, len(logged)))
-    candidates = np.sort(data.erowid[ok])[::-1]
-    want = dict(zip(data.erowid[ok].tolist(), data.ehash[ok].tolist(), strict=True))
-    for i in range(0, len(candidates), _CHUNK):
-        chunk = candidates[i : i + _CHUNK].tolist()
-        found = dict(conn.execute(
-            f"SELECT rowid, id FROM causal_edges WHERE rowid IN ({', '.join('?' * len(chunk))})", chunk
-        ).fetchall())  # fmt: skip
-        present = [r for r in chunk if r in found]
-        hashes = dict(zip(present, hash_strings([found[r] for r in present]).tolist(), strict=True))
-        for r in chunk:  # descending
-            if hashes.get(r) == want[r]:
-                return r
-    return 0
-
-
-def _filtered(rows: list[tuple], hashes: np.ndarray, f: Filters) -> tuple[list[tuple], np.ndarray]:
-    """The rows a snapshot with filters ``f`` keeps (same predicates as :meth:`Filters.where`)."""
-    ok = [f.keeps(r[4], r[5], r[6]) for r in rows]
-    return [r for r, k in zip(rows, ok, strict=True) if k], hashes[
-        np.array(ok, dtype=bool)
-    ] if rows else hashes
-
-
-def _id_at(conn: sqlite3.Connection, rowid: int) -> str | None:
-    row = conn.execute("SELECT id FROM memories WHERE rowid = ?", (rowid,)).fetchone()
-    return row[0] if row else None
-
-
-def _id_at_snapshot(data: GraphData) -> str | None:
-    """The id the snapshot's largest memory rowid held (None if that memory was not read)."""
-    where = np.flatnonzero(data.node_rowid == data.state.memory_max_rowid)
-    return data.node_ids[int(where[0])] if len(where) else None
-
-
-def _apply(
-    data: GraphData,
-    state: SnapshotState,
-    mem_rows: list[tuple],
-    reload_memories: bool,
-    floor: int,
-    touched: Sequence[int],
-    rows: list[tuple],
-    moved: np.ndarray,
-    filters: Filters,
-) -> GraphData:
-    # 1. nodes, and the (monotone) map from old node index to new node index (-1: gone)
-    if reload_memories:
-        mem_rows = sorted(mem_rows, key=lambda r: r[1])
-        node_ids = [r[1] for r in mem_rows]
-        pos = {m: i for i, m in enumerate(node_ids)}
-        remap = np.array([pos.get(m, -1) for m in data.node_ids], dtype=np.int64)
-        node_rowid = np.array([r[0] for r in mem_rows], dtype=np.int64)
-        tier = np.array([_int(r[2]) for r in mem_rows], dtype=np.int64)
-        importance = np.array([r[3] for r in mem_rows], dtype=np.float64)  # None -> NaN
-    elif mem_rows:
-        mem_rows = sorted(mem_rows, key=lambda r: r[1])
-        new_ids = [r[1] for r in mem_rows]
-        at = np.searchsorted(np.array(data.node_ids, dtype=object), np.array(new_ids, dtype=object))
-        remap = np.arange(data.n_nodes, dtype=np.int64) + np.searchsorted(
-            at, np.arange(data.n_nodes), "right"
-        )
-        dest = at + np.arange(len(at))
-        n = data.n_nodes + len(new_ids)
-        node_ids = [""] * n
-        keep_slots = np.ones(n, dtype=bool)
-        keep_slots[dest] = False
-        for i, j in enumerate(np.flatnonzero(keep_slots).tolist()):
-            node_ids[j] = data.node_ids[i]
-        for k, j in enumerate(dest.tolist()):
-            node_ids[j] = new_ids[k]
-        node_rowid, tier, importance = (
-            np.empty(n, dtype=a.dtype) for a in (data.node_rowid, data.tier, data.importance)
-        )
-        for arr, old_arr, col in (
-            (node_rowid, data.node_rowid, 0),
-            (tier, data.tier, 2),
-            (importance, data.importance, 3),
-        ):
-            arr[keep_slots] = old_arr
-            arr[dest] = [_int(r[col]) if col == 2 else r[col] for r in mem_rows]
-    else:
-        node_ids, node_rowid, tier, importance = data.node_ids, data.node_rowid, data.tier, data.importance
-        remap = None
-
-    # 2. old edges that survive: not re-read, not moved, endpoints still present, id nowhere else
-    keep = (data.erowid <= floor) & ~moved
-    if len(touched):
-        keep &= ~_isin(data.erowid, np.asarray(touched, dtype=np.int64))
-    row_hash = hash_strings([r[1] for r in rows])
-    if len(rows):
-        keep &= ~_isin(data.ehash, row_hash)  # an id lives in one row: the re-read one wins
-    rows, row_hash = _filtered(rows, row_hash, filters)
-    src, dst = data.src, data.dst
-    if remap is not None:
-        src, dst = remap[src], remap[dst]
-        keep &= (src >= 0) & (dst >= 0)
-
-    # 3. the re-read rows, with edge types merged into the sorted name list
-    lookup = {m: i for i, m in enumerate(node_ids)} if rows and len(rows) * 20 > len(node_ids) else None
-
-    def find(m: str) -> int:
-        if lookup is not None:
-            return lookup.get(m, -1)
-        from bisect import bisect_left
-
-        i = bisect_left(node_ids, m)
-        return i if i < len(node_ids) and node_ids[i] == m else -1
-
-    ends = [(find(r[2]), find(r[3])) for r in rows]
-    ok = [a >= 0 and b >= 0 for a, b in ends]
-    type_names = sorted(set(data.type_names) | {r[5] for r, good in zip(rows, ok, strict=True) if good})
-    code = {t: i for i, t in enumerate(type_names)}
-    type_remap = np.array([code[t] for t in data.type_names] or [0], dtype=np.int16)
-    new = [(r, e, h) for r, e, h, good in zip(rows, ends, row_hash.tolist(), ok, strict=True) if good]
-
-    old_cols = {
-        "src": src.astype(np.int32)[keep],
-        "dst": dst.astype(np.int32)[keep],
-        "weight": data.weight[keep],
-        "created": data.created[keep],
-        "etype": (type_remap[data.etype] if len(data.etype) else data.etype)[keep],
-        "erowid": data.erowid[keep],
-        "ehash": data.ehash[keep],
-    }
-    new_cols = {
-        "src": [e[0] for _, e, _ in new],
-        "dst": [e[1] for _, e, _ in new],
-        "weight": [r[4] for r, _, _ in new],  # None -> NaN
-        "created": [_int(r[6]) for r, _, _ in new],
-        "etype": [code[r[5]] for r, _, _ in new],
-        "erowid": [r[0] for r, _, _ in new],
-        "ehash": [h for _, _, h in new],
-    }
-    cols = _merge(
-        old_cols, {k: np.asarray(v, dtype=old_cols[k].dtype) for k, v in new_cols.items()}, len(node_ids)
-    )
-    return GraphData(
-        node_ids=node_ids, node_rowid=node_rowid, tier=tier, importance=importance,
-        type_names=type_names, state=state, **cols,
-    )  # fmt: skip
-
-
-def _merge(old: dict[str, np.ndarray], new: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-    """Insert the (few) new edges into the canonically sorted old ones: O(E) copies, no sort of E."""
-    if len(new["src"]) == 0:
-        return old
-    order = np.lexsort((new["erowid"], -new["weight"], new["dst"], new["src"]))
-    new = {k: v[order] for k, v in new.items()}
-    key_old = old["src"].astype(np.int64) * n + old["dst"]
-    key_new = new["src"].astype(np.int64) * n + new["dst"]
-    lo = np.searchsorted(key_old, key_new, "left")
-    hi = np.searchsorted(key_old, key_new, "right")
-    at = lo.copy()
-    w_old, r_old = old["weight"], old["erowid"]
-    for i in np.flatnonzero(hi > lo).tolist():  # parallel edges of an existing pair: place by (-w, rowid)
-        j, w, r = int(lo[i]), float(new["weight"][i]), int(new["erowid"][i])
-        while j < hi[i] and (-w_old[j], r_old[j]) < (-w, r):
-            j += 1
-        at[i] = j
-    return {k: np.insert(old[k], at, new[k]) for k in old}
-
-
 # ----- edge ids for answers -------------------------------------------------------------------------
 def edge_labels(data: GraphData, source: Source, positions: Sequence[int] | None = None) -> list[str]:
     """The ids of the edges at ``positions`` (all edges when None) as they were in the snapshot.
@@ -585,8 +322,8 @@ def edge_labels(data: GraphData, source: Source, positions: Sequence[int] | None
         else:
             current = {}
             unique = sorted(set(rowids.tolist()))
-            for i in range(0, len(unique), _CHUNK):
-                chunk = unique[i : i + _CHUNK]
+            for i in range(0, len(unique), CHUNK):
+                chunk = unique[i : i + CHUNK]
                 current.update(
                     conn.execute(
                         f"SELECT rowid, id FROM causal_edges WHERE rowid IN ({', '.join('?' * len(chunk))})",
