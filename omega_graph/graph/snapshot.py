@@ -47,6 +47,7 @@ __all__ = [
     "SnapshotState",
     "hash_strings",
     "pair_order",
+    "unpack_pairs",
 ]
 
 #: Stands for a ``tier`` or ``created_at`` that was not stored as an integer (SQLite is dynamically typed).
@@ -129,22 +130,38 @@ def pair_order(major: np.ndarray, minor: np.ndarray, n: int, with_keys: bool = F
 
     Packs pair and position into one int64 and sorts values (numpy's vectorised sort, several times
     faster than ``argsort``) when they fit in 63 bits, else a stable argsort of the pair key. With
-    ``with_keys`` also returns a sorted int64 key per position (equal for equal pairs, ordered like them).
+    ``with_keys`` also returns the sorted pair keys ``major << b | minor`` (see :func:`unpack_pairs`).
 
     >>> pair_order(np.array([1, 0, 1, 0]), np.array([0, 2, 0, 1]), 3).tolist()
     [3, 1, 0, 2]
+    >>> order, keys = pair_order(np.array([1, 0, 1, 0]), np.array([0, 2, 0, 1]), 3, with_keys=True)
+    >>> [m.tolist() for m in unpack_pairs(keys, 3)]
+    [[0, 0, 1, 1], [1, 2, 0, 0]]
     """
-    e, n = len(major), max(n, 1)
-    bn, be = max(int(n - 1).bit_length(), 1), max(int(e - 1).bit_length(), 1)
+    e, bn = len(major), _pair_bits(n)
+    be = max(int(e - 1).bit_length(), 1)
+    key = major.astype(np.int64) << bn | minor.astype(np.int64)
     if 2 * bn + be <= 63:
-        packed = (major.astype(np.int64) << bn | minor.astype(np.int64)) << be
-        packed |= np.arange(e, dtype=np.int64)
-        packed.sort()
-        order = packed & ((1 << be) - 1)
-        return (order, packed >> be) if with_keys else order
-    key = major.astype(np.int64) * n + minor
+        key <<= be
+        key |= np.arange(e, dtype=np.int64)
+        key.sort()
+        order = key & ((1 << be) - 1)
+        if with_keys:
+            key >>= be
+            return order, key
+        return order
     order = np.argsort(key, kind="stable")
     return (order, key[order]) if with_keys else order
+
+
+def _pair_bits(n: int) -> int:
+    return max(int(max(n, 1) - 1).bit_length(), 1)
+
+
+def unpack_pairs(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(major, minor)`` as int32 from the keys :func:`pair_order` returns for ``n`` nodes."""
+    bn = _pair_bits(n)
+    return (keys >> bn).astype(np.int32), (keys & ((1 << bn) - 1)).astype(np.int32)
 
 
 def hash_strings(values: Sequence[str]) -> np.ndarray:
@@ -237,11 +254,12 @@ class GraphData:
             sub = order[slots]
             order[slots] = sub[np.lexsort((self.erowid[sub], -self.weight[sub], key[slots]))]
         if not np.array_equal(order, np.arange(len(order))):
-            names = ("src", "dst", "weight", "created", "etype", "erowid", "ehash")
+            names = ("weight", "created", "etype", "erowid", "ehash")
             with ThreadPoolExecutor(2) as pool:  # random gathers, memory-bound: numpy's take releases the GIL
                 taken = list(pool.map(lambda name: np.take(getattr(self, name), order), names))
             for name, values in zip(names, taken, strict=True):
                 setattr(self, name, values)
+            self.src, self.dst = unpack_pairs(key, self.n_nodes)  # sorted already: no gather
         self._cache.clear()
         return self
 
@@ -285,15 +303,24 @@ class GraphData:
 
     def reverse_order(self) -> np.ndarray:
         """Edge positions sorted by ``(dst, src, -weight, rowid)`` (a stable sort of canonical order)."""
-        return self._cached("reverse_order", lambda: pair_order(self.dst, self.src, self.n_nodes))
+        return self._reverse()[0]
 
-    def _collapse(self, order: np.ndarray | None, major: np.ndarray, minor: np.ndarray) -> Adjacency:
+    def _reverse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`reverse_order` with the ``dst`` and ``src`` it sorts, unpacked from the sort's keys."""
+
+        def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            order, keys = pair_order(self.dst, self.src, self.n_nodes, with_keys=True)
+            return (order, *unpack_pairs(keys, self.n_nodes))
+
+        return self._cached("reverse", build)
+
+    def _collapse(self, order: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> Adjacency:
+        """One entry per ``(a, b)`` run of edges sorted by pair (``order``: their positions, None: 0..E-1)."""
         n = self.n_nodes
-        a = major if order is None else major[order]
-        b = minor if order is None else minor[order]
         first = np.ones(len(a), dtype=bool)
         if len(a) > 1:
-            first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+            np.not_equal(a[1:], a[:-1], out=first[1:])
+            first[1:] |= b[1:] != b[:-1]
         pos = np.flatnonzero(first)
         edge = pos if order is None else order[pos]
         indptr = np.zeros(n + 1, dtype=np.int64)
@@ -306,7 +333,7 @@ class GraphData:
 
     def backward(self) -> Adjacency:
         """Collapsed in-adjacency: ``nbr`` are the sources of the edges into each node."""
-        return self._cached("backward", lambda: self._collapse(self.reverse_order(), self.dst, self.src))
+        return self._cached("backward", lambda: self._collapse(*self._reverse()))
 
     def adjacency(self, reverse: bool) -> Adjacency:
         return self.backward() if reverse else self.forward()
@@ -376,19 +403,19 @@ class GraphData:
         """scipy CSR of the positive-weight collapsed edges with data ``-ln(weight)`` (0 kept explicit)."""
 
         def build() -> Any:
-            import scipy.sparse as sp
-
             self.check_strength_weights()
             adj = self.adjacency(reverse)
             keep = adj.weight > 0.0
-            rows = np.repeat(np.arange(self.n_nodes), np.diff(adj.indptr))[keep]
-            indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
-            np.cumsum(np.bincount(rows, minlength=self.n_nodes), out=indptr[1:])
+            if keep.all():
+                indptr, nbr, weight = adj.indptr, adj.nbr, adj.weight
+            else:  # row starts among the kept entries: count the kept ones before each old start
+                kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+                np.cumsum(keep, out=kept_before[1:])
+                indptr, nbr, weight = kept_before[adj.indptr], adj.nbr[keep], adj.weight[keep]
             with np.errstate(divide="ignore"):
-                data = -np.log(adj.weight[keep])
+                data = -np.log(weight)
             data[data == 0.0] = 0.0  # -0.0 -> 0.0
-            n = self.n_nodes
-            return sp.csr_array((data, adj.nbr[keep], indptr), shape=(n, n))
+            return self._csr(data, nbr, indptr)
 
         return self._cached(f"cost_{reverse}", build)
 
@@ -396,11 +423,8 @@ class GraphData:
         """scipy CSR of every collapsed edge (data 1.0), for reachability and components."""
 
         def build() -> Any:
-            import scipy.sparse as sp
-
             adj = self.adjacency(reverse)
-            n = self.n_nodes
-            return sp.csr_array((np.ones(len(adj.nbr)), adj.nbr, adj.indptr), shape=(n, n))
+            return self._csr(np.ones(len(adj.nbr)), adj.nbr, adj.indptr)
 
         return self._cached(f"structure_{reverse}", build)
 
@@ -408,16 +432,24 @@ class GraphData:
         """scipy CSR ``A[u, v]`` = sum of the weights of all parallel edges u -> v."""
 
         def build() -> Any:
-            import scipy.sparse as sp
-
             self.check_strength_weights()
             adj = self.forward()
             first = adj.edge
             sums = np.add.reduceat(self.weight, first) if len(first) else np.empty(0)
-            n = self.n_nodes
-            return sp.csr_array((sums, adj.nbr, adj.indptr), shape=(n, n))
+            return self._csr(sums, adj.nbr, adj.indptr)
 
         return self._cached("sum", build)
+
+    def _csr(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray) -> Any:
+        """An n x n scipy CSR array over these arrays; 32-bit indices when they fit (scipy keeps them
+        without a copy, and its graph routines work in 32 bits)."""
+        import scipy.sparse as sp
+
+        if len(indices) < 2**31:
+            indptr = indptr.astype(np.int32)
+            indices = indices.astype(np.int32, copy=False)
+        n = self.n_nodes
+        return sp.csr_array((data, indices, indptr), shape=(n, n))
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (node id strings included, cached structures included)."""
