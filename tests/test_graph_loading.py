@@ -79,6 +79,26 @@ def test_duckdb_and_sqlite3_give_the_same_snapshot(varied_store: OmegaStore, fil
     assert sorted(ga.edges(keys=True, data=True)) == sorted(gb.edges(keys=True, data=True))
 
 
+ODD_TYPES = ["it's", "$p0", "a\x00b", "--", "x' OR '1'='1"]
+
+
+@pytest.mark.parametrize("wanted", [ODD_TYPES[:1], ODD_TYPES[1:3], ODD_TYPES[3:], ODD_TYPES])
+def test_edge_type_filters_with_quotes_dollars_and_nul(tmp_path: Path, wanted: list[str]) -> None:
+    """Filter values reach the DuckDB child as SQL literals: quotes, ``$`` names and NUL stay data."""
+    with OmegaStore(tmp_path / "odd.db") as s:
+        s.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abc")
+        s.store_causal_edges(
+            StoredCausalEdge(f"e{i}", "abc"[i % 3], "abc"[(i + 1) % 3], 0.5, t, i)
+            for i, t in enumerate([*ODD_TYPES, "plain"])
+        )
+        via_duck = CausalGraph(s, loader="duckdb", edge_types=wanted, min_weight=0.25)
+        assert via_duck.loader == "duckdb"
+        assert_same_data(
+            via_duck._data, CausalGraph(s, loader="sqlite3", edge_types=wanted, min_weight=0.25)._data
+        )
+        assert sorted(via_duck._data.type_names) == sorted(wanted)
+
+
 def test_parallel_edges_are_ordered_strongest_then_earliest(varied_store: OmegaStore) -> None:
     g = CausalGraph(varied_store, loader="duckdb")
     d = g._data
