@@ -100,17 +100,14 @@ def _run(con: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
 
 
 def _typed_or_tolerant(con: Any, typed: str, tolerant: str, params: dict[str, Any], fetch: bool) -> Any:
-    """Run ``typed``; on a value of the wrong type run ``tolerant``. Returns (result, tolerant used)."""
+    """Run ``typed``; on a value of the wrong type run ``tolerant``. Returns the arrays when ``fetch``."""
     import duckdb
 
-    for sql, tolerant_used in ((typed, False), (tolerant, True)):
-        try:
-            cur = _run(con, sql, params)
-            return (cur.fetchnumpy() if fetch else None), tolerant_used
-        except (duckdb.TypeMismatchException, duckdb.ConversionException):
-            if tolerant_used:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        cur = _run(con, typed, params)
+    except (duckdb.TypeMismatchException, duckdb.ConversionException):
+        cur = _run(con, tolerant, params)
+    return cur.fetchnumpy() if fetch else None
 
 
 def _type_names(con: Any, req: dict[str, Any]) -> dict[str, int]:
@@ -151,12 +148,12 @@ def _floats(arrays: dict[str, Any], name: str) -> Any:
 
 
 def read_nodes(con: Any, req: dict[str, Any]) -> dict[str, Any]:
-    """The memories in id order: arrays, the ids as one text, and whether the tolerant read was needed."""
+    """The memories in id order: their arrays and their ids as one text."""
     import numpy as np
 
     top = int(req["memory_max_rowid"])
     tolerant = NODES_TOLERANT.replace("{max:d}", str(top))
-    nodes, tolerant_used = _typed_or_tolerant(con, NODES_TYPED, tolerant, {"max": top}, True)
+    nodes = _typed_or_tolerant(con, NODES_TYPED, tolerant, {"max": top}, True)
     ids = nodes["id"].tolist()
     try:
         text = SEPARATOR.join(ids)
@@ -175,16 +172,15 @@ def read_nodes(con: Any, req: dict[str, Any]) -> dict[str, Any]:
         "ids": text,
         "ids_json": as_json,
         "n_nodes": len(ids),
-        "tolerant": tolerant_used,
     }
 
 
 def read_edges(con: Any, req: dict[str, Any]) -> dict[str, Any]:
-    """The kept edges in any order: arrays (endpoints as hashes), the type names, the tolerant flag."""
+    """The kept edges in any order: their arrays (endpoints as hashes) and the edge types' names."""
     import numpy as np
 
     params = {"max": req["edge_max_rowid"], **{f"p{i}": v for i, v in enumerate(req["params"])}}
-    _, tolerant_used = _typed_or_tolerant(
+    _typed_or_tolerant(
         con,
         EDGES.format(source=EDGES_TYPED_SOURCE, where=req["where"]),
         EDGES.format(
@@ -213,7 +209,6 @@ def read_edges(con: Any, req: dict[str, Any]) -> dict[str, Any]:
             "code": np.ascontiguousarray(code, dtype=np.int16),
         },
         "type_names": names,
-        "tolerant": tolerant_used,
     }
 
 
@@ -362,9 +357,6 @@ def _read_nodes(out: str) -> dict[str, Any] | None:
         return None
     meta["index"] = index  # is_unique built its hash table: the lookups below only probe it
     return meta
-
-
-_EDGE_ARRAYS = ("hf", "ht", "w", "c", "r", "h", "code")
 
 
 def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState) -> GraphData:
