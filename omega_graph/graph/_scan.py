@@ -288,21 +288,23 @@ class _ChildFailed(Exception):
     """The child stopped before handing over a part."""
 
 
-def _await(child: Any, part: str) -> None:
-    """Wait for the child to announce ``part`` (one line on its stdout)."""
-    if child.stdout.readline().decode(errors="replace").strip() != part:
-        raise _ChildFailed(part)
-
-
 def _receive(child: Any, out: str, state: SnapshotState) -> GraphData | None:
-    """Take the two parts as the child announces them; None on a hash collision between memory ids."""
-    _await(child, "nodes")
-    nodes = _read_nodes(out)
-    if nodes is None:
-        return None
-    _await(child, "edges")
+    """Take the two parts as the child announces them (one line each on its stdout, the memories
+    usually first); None on a hash collision between memory ids."""
+    nodes: dict[str, Any] | None = None
+    seen: set[str] = set()
+    while len(seen) < 2:
+        line = child.stdout.readline().decode(errors="replace").strip()
+        if line not in ("nodes", "edges") or line in seen:
+            raise _ChildFailed(line or "no announcement")
+        seen.add(line)
+        if line == "nodes":
+            nodes = _read_nodes(out)
+            if nodes is None:
+                return None
     if child.wait() != 0:
         raise _ChildFailed("exit")
+    assert nodes is not None
     return _assemble(nodes, _read_part(out, "edges"), state)
 
 
@@ -418,6 +420,35 @@ def _write_part(folder: str, part: str, got: dict[str, Any]) -> None:
     print(part, flush=True)
 
 
+def _both_parts(con: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """Hand over the memories from a second thread while this one scans the edges; return the edges.
+
+    Both reads run at once on their own cursors (DuckDB releases the GIL), so the memories' sort
+    fills the cores the edge scan leaves idle; the parent takes the memories as soon as they come.
+    """
+    import threading
+
+    failed: list[BaseException] = []
+    cursor = con.cursor()
+
+    def nodes() -> None:
+        try:
+            _write_part(req["out"], "nodes", read_nodes(cursor, req))
+        except BaseException as err:  # noqa: BLE001 - raised again below, in the main thread
+            failed.append(err)
+
+    worker = threading.Thread(target=nodes)
+    worker.start()
+    try:
+        edges = read_edges(con, req)
+    finally:
+        worker.join()
+        cursor.close()
+    if failed:
+        raise failed[0]
+    return edges
+
+
 def main() -> int:
     req = json.load(sys.stdin)
     import duckdb
@@ -431,8 +462,7 @@ def main() -> int:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = false")  # the parent sorts the edges
         con.execute(f"ATTACH '{_quote(req['path'])}' AS omega_src (TYPE sqlite, READ_ONLY)")
-        _write_part(req["out"], "nodes", read_nodes(con, req))
-        edges = read_edges(con, req)
+        edges = _both_parts(con, req)
     finally:
         con.close()
     _write_part(req["out"], "edges", edges)
