@@ -111,7 +111,7 @@ class CausalGraph:
             raise ValidationError("causal_graph", "loader", loader, f"one of {', '.join(loading.LOADERS)}")
         self._loader = loader
         self._source = loading.Source(store)
-        self._data: GraphData = loading.load(self._source, self._filters, loader)
+        self._data: GraphData = loading.load(self._source, self._filters, loader).prepare()
 
     # ----- the snapshot -------------------------------------------------------------------------
     @property

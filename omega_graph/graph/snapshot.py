@@ -338,6 +338,30 @@ class GraphData:
     def adjacency(self, reverse: bool) -> Adjacency:
         return self.backward() if reverse else self.forward()
 
+    def prepare(self) -> GraphData:
+        """Build what path, reach and influence questions share, both directions at once.
+
+        The forward side (collapsed out-adjacency, its cost matrix) and the backward side (reverse
+        order, in-adjacency, its cost matrix) are independent; numpy releases the GIL in the sorts and
+        gathers, so two threads take about half the time of building them on first use. Cost matrices
+        are left for first use when some weight is unusable (they raise, naming the edge).
+        """
+        try:
+            self.check_strength_weights()
+            usable = True
+        except ValidationError:
+            usable = False
+
+        def side(reverse: bool) -> None:
+            self.adjacency(reverse)
+            if usable:
+                self.cost_matrix(reverse)
+
+        with ThreadPoolExecutor(2) as pool:
+            for done in [pool.submit(side, False), pool.submit(side, True)]:
+                done.result()
+        return self
+
     def forward_edge_index(self) -> np.ndarray:
         """indptr over all edges by source (canonical order is source-major): a CSR without a copy."""
 
