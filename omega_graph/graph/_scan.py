@@ -397,11 +397,7 @@ def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState
         state=state,
     )
     data.loader = "duckdb"
-    data.sorted_edges()
-    for name in ("weight", "created", "etype", "erowid", "ehash"):  # still mapped when already in order
-        if not getattr(data, name).flags.writeable:
-            setattr(data, name, getattr(data, name).copy())
-    return data
+    return data.sorted_edges()  # its gathers copy the mapped edge arrays
 
 
 # ----- the child's side -----------------------------------------------------------------------------

@@ -253,13 +253,12 @@ class GraphData:
             slots = np.unique(np.concatenate([tie, tie + 1]))
             sub = order[slots]
             order[slots] = sub[np.lexsort((self.erowid[sub], -self.weight[sub], key[slots]))]
-        if not np.array_equal(order, np.arange(len(order))):
-            names = ("weight", "created", "etype", "erowid", "ehash")
-            with ThreadPoolExecutor(2) as pool:  # random gathers, memory-bound: numpy's take releases the GIL
-                taken = list(pool.map(lambda name: np.take(getattr(self, name), order), names))
-            for name, values in zip(names, taken, strict=True):
-                setattr(self, name, values)
-            self.src, self.dst = unpack_pairs(key, self.n_nodes)  # sorted already: no gather
+        names = ("weight", "created", "etype", "erowid", "ehash")  # new arrays, also when already in order
+        with ThreadPoolExecutor(2) as pool:  # random gathers, memory-bound: numpy's take releases the GIL
+            taken = list(pool.map(lambda name: np.take(getattr(self, name), order), names))
+        for name, values in zip(names, taken, strict=True):
+            setattr(self, name, values)
+        self.src, self.dst = unpack_pairs(key, self.n_nodes)  # sorted already: no gather
         self._cache.clear()
         return self
 
