@@ -9,12 +9,12 @@ store's connections hold. In a child process every lock is seen and kept as SQLi
 
 Protocol: the request is JSON on stdin (``path``, ``extension``, ``where``/``params`` (DuckDB
 predicate over ``e``), ``edge_max_rowid``, ``memory_max_rowid``, ``out``). The child hands over two
-parts, the memories (in id order) and then the edges (in any order), each as raw array files in the
-directory ``out`` (``/dev/shm`` where there is one) with ``<part>.json`` written last and the part's
-name printed on stdout; the parent reads the memories while the child scans the edges, and maps the
-files rather than copying them. Anything else (no line, a wrong line, a nonzero exit, an unreadable
-part) is a failure and the caller reads with sqlite3. The script imports nothing from omega_graph (a
-fast start: only numpy and duckdb).
+parts, the memories (in id order; usually first) and the edges (in any order), each as raw array
+files in the directory ``out`` (``/dev/shm`` where there is one) with ``<part>.json`` written last
+and the part's name printed on stdout; the parent reads the memories while the child scans the
+edges, and maps the files rather than copying them. Anything else (no line, a wrong line, a nonzero
+exit, an unreadable part) is a failure and the caller reads with sqlite3. The script imports nothing
+from omega_graph (a fast start: only numpy and duckdb) and binds no parameters (see :func:`_run`).
 
 Values of the wrong SQLite type (text in ``importance`` or ``weight``, a real in ``tier``) make the
 scanner's typed read fail; the table is then read again through ``sqlite_query`` with such values
@@ -124,7 +124,7 @@ def _type_names(con: Any, req: dict[str, Any]) -> dict[str, int]:
         rowids = ", ".join(str(int(r)) for _, r in rows) or "NULL"
         sql = f"SELECT rowid AS r, edge_type FROM causal_edges WHERE rowid IN ({rowids})"
         names = {t: h for _, t, h in _run(con, TYPE_NAMES, {"sql": sql}).fetchall()}
-    if set(names.values()) != {th for th, _ in rows}:  # a row changed meanwhile (the caller retries)
+    if set(names.values()) != {th for th, _ in rows}:  # a row changed meanwhile: sqlite3 reads instead
         raise RuntimeError("edge types changed during the scan")
     return names
 
@@ -224,8 +224,8 @@ def load(path: str, predicate: tuple[str, list[Any]], state: SnapshotState) -> G
     when that is not possible here (no DuckDB or extension, no Python executable, the scanner cannot
     read the file, two memory ids share a 64-bit hash); the caller then reads through sqlite3.
 
-    The child hands over the memories first and scans the edges meanwhile: this process reads the
-    ids and indexes the memories' hashes while the child is busy.
+    The child reads the memories and the edges at once and hands the memories over as soon as they
+    are read: this process splits the ids and indexes the memories' hashes while the edge scan runs.
     """
     import subprocess
     import tempfile

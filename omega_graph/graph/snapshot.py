@@ -9,7 +9,8 @@ the first edge of each ``(src, dst)`` run is the strongest of its parallel edges
 stored, lowest rowid). Edge ids are not held as text: each edge keeps its SQLite rowid and a 64-bit
 hash of its id, and ids are fetched (and checked against the hash) only for answers.
 
-Derived structures (collapsed adjacency both ways, scipy matrices) are built on first use and cached.
+Derived structures (collapsed adjacency both ways, scipy matrices) are cached; a new snapshot builds
+the ones most questions share at once (:meth:`GraphData.prepare`), the rest on first use.
 
 Examples
 --------
