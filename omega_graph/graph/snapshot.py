@@ -301,12 +301,9 @@ class GraphData:
             self._cache[key] = build()
         return self._cache[key]
 
-    def reverse_order(self) -> np.ndarray:
-        """Edge positions sorted by ``(dst, src, -weight, rowid)`` (a stable sort of canonical order)."""
-        return self._reverse()[0]
-
     def _reverse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`reverse_order` with the ``dst`` and ``src`` it sorts, unpacked from the sort's keys."""
+        """Edge positions sorted by ``(dst, src, -weight, rowid)`` (a stable sort of canonical order),
+        with the ``dst`` and ``src`` in that order (unpacked from the sort's keys, no gather)."""
 
         def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             order, keys = pair_order(self.dst, self.src, self.n_nodes, with_keys=True)
