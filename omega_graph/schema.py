@@ -12,15 +12,17 @@ Migrations
    trigger-fed list of changed rows (robust to the crate's ``INSERT OR REPLACE``, whose implicit
    delete fires no trigger), and a log of updated or deleted causal edges that lets a graph snapshot
    catch up without a full reload.
+3. ``memory_log``: a log of memories whose id, tier or importance changed or that were deleted, so a
+   snapshot's refresh also follows node attributes changed in place.
 
 Examples
 --------
 >>> import sqlite3
 >>> conn = sqlite3.connect(":memory:", isolation_level=None)
 >>> migrate(conn)
-(0, 2)
+(0, 3)
 >>> migrate(conn)
-(2, 2)
+(3, 3)
 >>> sorted(CRATE_TABLES) == sorted(t for t in table_names(conn) if not t.startswith("omega_"))
 True
 """
@@ -183,6 +185,28 @@ CREATE TRIGGER IF NOT EXISTS omega_edge_log_delete AFTER DELETE ON causal_edges 
 END;
 """
 
+# Version 3: a log of memories whose id, tier or importance changed, or that were deleted, so a graph
+# snapshot's refresh updates node attributes in place instead of re-reading every memory. Only those
+# columns: content and last_accessed change often and no snapshot holds them. A change of id or
+# rowid logs the old rowid as deleted (a refresh then re-reads the memory list).
+_OMEGA_V3_DDL = """
+CREATE TABLE IF NOT EXISTS omega_memory_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    memory_rowid INTEGER NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('update', 'delete'))
+);
+INSERT INTO sqlite_sequence(name, seq)
+    SELECT 'omega_memory_log', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'omega_memory_log');
+CREATE TRIGGER IF NOT EXISTS omega_memory_log_update AFTER UPDATE OF id, tier, importance ON memories BEGIN
+    INSERT INTO omega_memory_log(memory_rowid, op)
+        SELECT old.rowid, 'delete' WHERE old.id IS NOT new.id OR old.rowid IS NOT new.rowid;
+    INSERT INTO omega_memory_log(memory_rowid, op) VALUES (new.rowid, 'update');
+END;
+CREATE TRIGGER IF NOT EXISTS omega_memory_log_delete AFTER DELETE ON memories BEGIN
+    INSERT INTO omega_memory_log(memory_rowid, op) VALUES (old.rowid, 'delete');
+END;
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -196,6 +220,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "crate_tables", _CRATE_DDL),
     Migration(2, "memory_search_and_edge_log", _OMEGA_V2_DDL),
+    Migration(3, "memory_log", _OMEGA_V3_DDL),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

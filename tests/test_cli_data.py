@@ -60,12 +60,15 @@ def counts(db: Path) -> dict[str, int]:
 # ----- init --------------------------------------------------------------------------------------
 def test_init_creates_an_empty_store(run: Callable[..., Result], tmp_path: Path) -> None:
     db = tmp_path / "new.db"
-    assert ok(run("init", db)).stdout.strip() == f"created an empty omega store at {db} (schema version 2)"
+    assert (
+        ok(run("init", db)).stdout.strip()
+        == f"created an empty omega store at {db} (schema version {schema.SCHEMA_VERSION})"
+    )
     with sqlite3.connect(db) as conn:
         assert schema.user_version(conn) == schema.SCHEMA_VERSION
     assert set(counts(db).values()) == {0}
     again = ok(run("init", db)).stdout
-    assert "is already an omega store (schema version 2)" in again
+    assert f"is already an omega store (schema version {schema.SCHEMA_VERSION})" in again
 
 
 def test_init_migrates_a_file_of_the_original_crate(
@@ -78,10 +81,14 @@ def test_init_migrates_a_file_of_the_original_crate(
         }
         assert schema.user_version(conn) == 0
     out = ok(run("init", db)).stdout
-    assert "migrated" in out and "from schema version 0 to 2" in out and "8 memories" in out
+    assert (
+        "migrated" in out
+        and f"from schema version 0 to {schema.SCHEMA_VERSION}" in out
+        and "8 memories" in out
+    )
     with sqlite3.connect(db) as conn:
         after = {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in schema.CRATE_TABLES}
-        assert schema.user_version(conn) == 2
+        assert schema.user_version(conn) == schema.SCHEMA_VERSION
     assert after == before
 
 

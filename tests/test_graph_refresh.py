@@ -71,8 +71,9 @@ def test_refresh_without_changes_is_a_no_op(store: OmegaStore) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    ["insert", "update", "delete", "delete_tail_then_insert", "memory_delete", "memory_insert", "mixed"],
-)
+    ["insert", "update", "delete", "delete_tail_then_insert", "memory_delete", "memory_insert",
+     "memory_update", "memory_update_elsewhere", "memory_rekey", "memory_delete_then_restore", "mixed"],
+)  # fmt: skip
 def test_refresh_equals_rebuild(store: OmegaStore, change: str) -> None:
     g = store.causal_graph()
     g.strongest_path("m0", "m2")  # warm the derived caches: a refresh must not reuse them stale
@@ -92,6 +93,19 @@ def test_refresh_equals_rebuild(store: OmegaStore, change: str) -> None:
     elif change == "memory_insert":
         store.store_memories([memory("m10", 3), memory("a-first", 4)])
         store.store_causal_edge(edge("e7", "m10", "a-first", 0.5))
+    elif change == "memory_update":  # tier and importance changed in place: the memory log has them
+        store.store_memory(memory("m2", 7))
+        store.store_memory(memory("m7", 5))
+    elif change == "memory_update_elsewhere":
+        conn = crate_connection(store)
+        conn.execute("UPDATE memories SET tier = 11, importance = 0.05 WHERE id IN ('m0', 'm4')")
+        if store.path:
+            conn.close()
+    elif change == "memory_rekey":  # an edgeless memory renamed (foreign keys forbid it otherwise)
+        store.connection.execute("UPDATE memories SET id = 'a-renamed' WHERE id = 'm7'")
+    elif change == "memory_delete_then_restore":  # the last memory, edgeless: same count, same last id
+        store.delete_memory("m7")
+        store.store_memory(memory("m7", 2))
     else:
         store.delete_memory("m3")
         store.store_memories([memory("m9", 9)])
@@ -103,6 +117,21 @@ def test_refresh_equals_rebuild(store: OmegaStore, change: str) -> None:
     fresh = store.causal_graph()
     assert g.effects("m0").equals(fresh.effects("m0"))
     assert g.influence().equals(fresh.influence())
+
+
+def test_memory_given_a_wrong_type_elsewhere_is_seen_and_named(store: OmegaStore) -> None:
+    from omega_graph.analytics import DataQualityWarning
+
+    g = store.causal_graph()
+    conn = crate_connection(store)
+    conn.execute("UPDATE memories SET importance = 'high' WHERE id = 'm5'")
+    if store.path:
+        conn.close()
+    with pytest.warns(DataQualityWarning, match="memory 'm5' holds 'high'"):
+        g.refresh()
+    assert g.to_networkx().nodes["m5"]["importance"] is None
+    with pytest.warns(DataQualityWarning):
+        assert_same(g, store.causal_graph())
 
 
 def test_crate_insert_or_replace_from_another_connection(store: OmegaStore) -> None:
@@ -195,6 +224,7 @@ OPS = st.lists(
                   st.sampled_from([0.0, 0.3, 0.7, 1.0]), st.sampled_from("abc")),
         st.tuples(st.just("delete_edge"), st.integers(0, 11)),
         st.tuples(st.just("memory"), st.integers(0, 6)),
+        st.tuples(st.just("touch_memory"), st.integers(0, 6)),
         st.tuples(st.just("delete_memory"), st.integers(0, 6)),
         st.tuples(st.just("replace_edge"), st.integers(0, 11), st.integers(0, 6), st.integers(0, 6)),
         st.tuples(st.just("replace_memory"), st.integers(0, 6)),
@@ -204,20 +234,23 @@ OPS = st.lists(
 )  # fmt: skip
 
 
-def apply(store: OmegaStore, conn: sqlite3.Connection, op: tuple, ever: set[str]) -> None:
-    """One change. Memory ids are never re-stored after a delete, nor updated in place: a refresh does
-    not track those (documented in omega_graph.graph.loading)."""
+def apply(store: OmegaStore, conn: sqlite3.Connection, op: tuple, version: list[int]) -> None:
+    """One change: memories are also re-stored after a delete, updated in place by the store and by
+    another connection, and replaced the crate's way."""
     kind = op[0]
     present = {r[0] for r in store.connection.execute("SELECT id FROM memories")}
-    ever.update(present)
-    fresh_id = kind in ("memory", "replace_memory") and f"m{op[1]}" not in ever
+    version[0] += 1  # a new tier and importance each time a memory is stored again
     if kind == "edge" and f"m{op[2]}" in present and f"m{op[3]}" in present:
         store.store_causal_edge(edge(f"e{op[1]}", f"m{op[2]}", f"m{op[3]}", op[4], op[5], op[1]))
     elif kind == "delete_edge":
         store.connection.execute("DELETE FROM causal_edges WHERE id = ?", (f"e{op[1]}",))
-    elif kind == "memory" and fresh_id:
-        ever.add(f"m{op[1]}")
-        store.store_memory(memory(f"m{op[1]}", op[1] + 3))
+    elif kind == "memory":
+        store.store_memory(memory(f"m{op[1]}", op[1] + version[0]))
+    elif kind == "touch_memory":
+        conn.execute(
+            "UPDATE memories SET tier = ?, importance = ? WHERE id = ?",
+            (1 + version[0] % 12, (version[0] % 10) / 10, f"m{op[1]}"),
+        )
     elif kind == "delete_memory":
         store.connection.execute("DELETE FROM memories WHERE id = ?", (f"m{op[1]}",))
     elif kind == "replace_edge" and f"m{op[2]}" in present and f"m{op[3]}" in present:
@@ -225,20 +258,19 @@ def apply(store: OmegaStore, conn: sqlite3.Connection, op: tuple, ever: set[str]
             "INSERT OR REPLACE INTO causal_edges VALUES (?, ?, ?, 0.5, 'r', 3)",
             (f"e{op[1]}", f"m{op[2]}", f"m{op[3]}"),
         )
-    elif kind == "replace_memory" and (fresh_id or f"m{op[1]}" in present):
-        ever.add(f"m{op[1]}")
+    elif kind == "replace_memory":
         conn.execute("INSERT OR REPLACE INTO memories VALUES (?, 'x', 2, 0.5, NULL, 0, 0)", (f"m{op[1]}",))
 
 
 def run_sequence(store: OmegaStore, conn: sqlite3.Connection, ops: list[tuple], **filters: object) -> None:
     store.store_memories(memory(f"m{i}", i) for i in range(5))
     g = store.causal_graph(**filters)
-    ever: set[str] = set()
+    version = [0]
     for op in ops:
         if op[0] == "refresh":
             assert_same(g.refresh(), store.causal_graph(**filters))
         else:
-            apply(store, conn, op, ever)
+            apply(store, conn, op, version)
     assert_same(g.refresh(), store.causal_graph(**filters))
 
 

@@ -122,6 +122,31 @@ def test_version_1_file_with_data_is_migrated_and_search_backfilled(db_path: Pat
     assert _user_version(db_path) == SCHEMA_VERSION
 
 
+def test_version_2_file_gets_the_memory_log(db_path: Path) -> None:
+    """Version 3 adds the memory log: empty after the migration, then fed by plain SQL updates of
+    id, tier or importance and by deletes (not by content or last_accessed)."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    for step in MIGRATIONS[:2]:
+        conn.executescript(step.sql)
+    conn.execute("PRAGMA user_version = 2")
+    conn.executemany("INSERT INTO memories VALUES (?, 'x', 1, 0.5, NULL, 0, 0)", [("m1",), ("m2",), ("m3",)])
+    conn.close()
+    with OmegaStore(db_path):
+        pass
+    assert _user_version(db_path) == SCHEMA_VERSION
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        assert conn.execute("SELECT count(*) FROM omega_memory_log").fetchone() == (0,)
+        conn.execute("UPDATE memories SET content = 'y', last_accessed = 9 WHERE id = 'm1'")
+        conn.execute("UPDATE memories SET tier = 4 WHERE id = 'm2'")
+        conn.execute("UPDATE memories SET id = 'm3b' WHERE id = 'm3'")
+        conn.execute("DELETE FROM memories WHERE id = 'm1'")
+        log = conn.execute("SELECT memory_rowid, op FROM omega_memory_log ORDER BY seq").fetchall()
+        assert log == [(2, "update"), (3, "delete"), (3, "update"), (1, "delete")]
+    finally:
+        conn.close()
+
+
 def test_empty_file_becomes_a_store(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.write_bytes(b"")

@@ -5,12 +5,14 @@ maximum, even for ``INSERT OR REPLACE``); updates and deletes, foreign-key casca
 ``omega_edge_log``. A refresh re-reads the logged rowids and everything above
 ``min(old max rowid, smallest deleted rowid - 1)`` (a rowid freed at the tail can be reused), drops a
 snapshot edge whose id reappears under a new rowid (the crate's ``INSERT OR REPLACE`` deletes without a
-log entry), and falls back to a full load when the log was pruned. Memories have no log: a refresh
-compares ``count(*)``, ``max(rowid)`` and the id at the old largest rowid; rows above the old maximum
-that account for the whole difference are appended, anything else reloads the memory list (one pass
-over ``memories``). Not seen by a refresh (no log records them): a memory's ``tier`` / ``importance``
-changed in place, and deleting edgeless memories at the tail then re-storing the same last id with the
-same count (node attributes and such isolated nodes then lag until a new snapshot).
+log entry), and falls back to a full load when the log was pruned.
+
+Memories: ``omega_memory_log`` records memories whose id, tier or importance changed, and deleted
+ones. A refresh re-reads the updated memories and writes their tier and importance in place, and
+appends new memories (rows above the old largest rowid that account for the whole change of
+``count(*)``). Anything else re-reads the memory list, one pass over ``memories``: a deletion, a
+changed id or rowid, a pruned log, or the crate's ``INSERT OR REPLACE``, which moves a memory to a
+new rowid without a log entry.
 """
 
 from __future__ import annotations
@@ -72,9 +74,20 @@ def refresh(data: GraphData, source: Source, filters: Filters, loader: str = "au
             new_mem = conn.execute(
                 f"SELECT {NODE_COLS} FROM memories WHERE rowid > ?", (old.memory_max_rowid,)
             ).fetchall()
-            reload_memories = state.memory_count != old.memory_count + len(new_mem) or not same_last
-            if reload_memories:
+            changed = _memory_changes(conn, old.memory_log_seq, state.memory_log_seq)
+            reload_memories = (
+                state.memory_count != old.memory_count + len(new_mem) or not same_last or changed is None
+            )
+            patched: list[tuple] = []
+            if changed is None or reload_memories:
                 new_mem = conn.execute(f"SELECT {NODE_COLS} FROM memories").fetchall()
+            else:
+                for i in range(0, len(changed), CHUNK):
+                    chunk = changed[i : i + CHUNK]
+                    patched += conn.execute(
+                        f"SELECT {NODE_COLS} FROM memories WHERE rowid IN ({', '.join('?' * len(chunk))})",
+                        chunk,
+                    ).fetchall()
             rows = (
                 fresh
                 + conn.execute(
@@ -90,9 +103,37 @@ def refresh(data: GraphData, source: Source, filters: Filters, loader: str = "au
     if not replayable:
         return load(source, filters, loader)
     new = _apply(data, state, new_mem, reload_memories, floor, touched, rows, moved, filters)
+    _patch_memories(new, patched)
     new.loader = data.loader
     with source.read() as conn:
         return finish(conn, new, data.bad_values)
+
+
+def _memory_changes(conn: sqlite3.Connection, since: int, now: int) -> list[int] | None:
+    """Rowids of the memories whose tier or importance changed after log seq ``since`` (ids kept).
+
+    None when the log cannot tell what changed: a memory was deleted or changed its id or rowid, or
+    the log was pruned (the caller then reads the memory list again).
+    """
+    if now == since:
+        return []
+    log = conn.execute("SELECT memory_rowid, op FROM omega_memory_log WHERE seq > ?", (since,)).fetchall()
+    if now < since or len(log) != now - since or any(op == "delete" for _, op in log):
+        return None
+    return sorted({rowid for rowid, _ in log})
+
+
+def _patch_memories(data: GraphData, rows: list[tuple]) -> None:
+    """Write the re-read memories' tier and importance into ``data`` (new arrays: the old snapshot
+    may share them). A row whose id the snapshot does not hold is new and was read with the rest."""
+    if not rows:
+        return
+    data.tier, data.importance = data.tier.copy(), data.importance.copy()
+    for _, memory_id, tier, importance in rows:
+        i = data.find(memory_id)
+        if i >= 0:
+            data.tier[i] = int_or_missing(tier)
+            data.importance[i] = np.nan if importance is None else importance
 
 
 def _isin(big: np.ndarray, values: Any) -> np.ndarray:

@@ -159,7 +159,8 @@ def edge_position(conn: sqlite3.Connection) -> tuple[int, int]:
 
 
 def read_state(conn: sqlite3.Connection, count_memories: bool = True) -> SnapshotState:
-    """The store's position: max edge rowid (and its id), last log seq, memory count and max rowid.
+    """The store's position: max edge rowid (and its id), last edge log seq, memory count and max rowid,
+    last memory log seq.
 
     ``count_memories=False`` skips the count (a pass over an index; -1 stands for it) for a caller that
     counts the memories it reads.
@@ -170,7 +171,10 @@ def read_state(conn: sqlite3.Connection, count_memories: bool = True) -> Snapsho
     else:
         count, mem_max = -1, conn.execute("SELECT coalesce(max(rowid), 0) FROM memories").fetchone()[0]
     row = conn.execute("SELECT id FROM causal_edges WHERE rowid = ?", (edge_max,)).fetchone()
-    return SnapshotState(edge_max, seq, int(count), int(mem_max), row[0] if row else None)
+    mem_seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'omega_memory_log'").fetchone()
+    return SnapshotState(
+        edge_max, seq, int(count), int(mem_max), row[0] if row else None, int(mem_seq[0]) if mem_seq else 0
+    )
 
 
 # ----- bulk load -------------------------------------------------------------------------------------
@@ -276,7 +280,7 @@ def describe_bad_values(conn: sqlite3.Connection, data: GraphData) -> tuple[BadV
 
 _CONSEQUENCE = {
     ("memories", "tier"): "read as None (to_networkx) and otherwise unused",
-    ("memories", "importance"): "read as NaN (to_networkx) and otherwise unused",
+    ("memories", "importance"): "read as None (to_networkx) and otherwise unused",
     ("causal_edges", "weight"): (
         "these edges count for reachability (causes/effects depth, cycles, d-separation, shortest_path), "
         "and strength questions raise ValidationError naming them until the weights are fixed"

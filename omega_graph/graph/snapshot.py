@@ -61,7 +61,8 @@ class SnapshotState:
 
     ``edge_max_rowid`` is the largest ``causal_edges`` rowid (filtered or not), ``log_seq`` the
     last ``omega_edge_log`` sequence number, ``memory_count`` / ``memory_max_rowid`` describe the
-    ``memories`` table, ``edge_max_id`` the id of the edge at ``edge_max_rowid``.
+    ``memories`` table, ``edge_max_id`` the id of the edge at ``edge_max_rowid``, ``memory_log_seq``
+    the last ``omega_memory_log`` sequence number.
     """
 
     edge_max_rowid: int
@@ -69,6 +70,7 @@ class SnapshotState:
     memory_count: int
     memory_max_rowid: int
     edge_max_id: str | None = None  # the id held by the row at edge_max_rowid
+    memory_log_seq: int = 0  # the last omega_memory_log sequence number
 
 
 @dataclass(frozen=True)
