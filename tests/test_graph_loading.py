@@ -149,6 +149,16 @@ def test_edges_to_missing_memories_are_left_out_by_both(tmp_path: Path) -> None:
         assert_same_data(duck._data, lite._data)
 
 
+def test_small_loads_through_duckdb_never_fall_back(varied_store: OmegaStore) -> None:
+    """On a small store the child's two parts are ready at about the same moment: their
+    announcements must not mix (a mixed line would send the load to sqlite3 without a word)."""
+    expected = CausalGraph(varied_store, loader="sqlite3")._data
+    for _ in range(10):
+        g = CausalGraph(varied_store, loader="duckdb")
+        assert g.loader == "duckdb"
+        assert_same_data(g._data, expected)
+
+
 BROKEN_CHILDREN = {
     "exits at once": "cat > /dev/null\nexit 1\n",
     "dies after announcing nothing": "cat > /dev/null\necho garbage\nexit 0\n",
