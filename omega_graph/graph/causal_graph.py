@@ -169,11 +169,10 @@ class CausalGraph:
     def refresh(self) -> CausalGraph:
         """Catch up with edges and memories stored, updated or deleted since the snapshot; return self.
 
-        Reads only what changed (see :mod:`omega_graph.graph.loading`); the result equals a new
+        Reads only what changed (see :mod:`omega_graph.graph._refresh`); the result equals a new
         snapshot with the same filters.
         """
-        data = _refresh.refresh(self._data, self._source, self._filters, self._loader)
-        self._data = data if data is not None else loading.load(self._source, self._filters, self._loader)
+        self._data = _refresh.refresh(self._data, self._source, self._filters, self._loader)
         return self
 
     # ----- paths --------------------------------------------------------------------------------
