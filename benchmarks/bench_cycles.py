@@ -116,7 +116,7 @@ def exact_case(n: int, seed: int) -> None:
     pairs = {(int(a), int(b)) for a, b in rng.integers(0, n, size=(m, 2)) if a != b}
     d = GraphData.from_rows(
         [(i + 1, x, 1, 0.5) for i, x in enumerate(names)],
-        [(i + 1, i, names[a], names[b], 0.5, "causes", 0) for i, (a, b) in enumerate(sorted(pairs))],
+        [(i + 1, f"e{i}", names[a], names[b], 0.5, "causes", 0) for i, (a, b) in enumerate(sorted(pairs))],
         SnapshotState(len(pairs), 0, n, n),
     )
     from scipy.sparse.csgraph import connected_components

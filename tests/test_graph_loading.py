@@ -25,7 +25,7 @@ from omega_graph.models import StoredCausalEdge, StoredMemory
 from omega_graph.schema import migrate
 from omega_graph.store import OmegaStore
 
-ARRAYS = ("node_rowid", "tier", "importance", "src", "dst", "weight", "created", "etype", "erowid", "ehash")
+ARRAYS = ("node_rowid", "tier", "importance", "src", "dst", "weight", "created", "etype", "erowid")
 
 
 def assert_same_data(a: GraphData, b: GraphData) -> None:
@@ -35,6 +35,8 @@ def assert_same_data(a: GraphData, b: GraphData) -> None:
     for name in ARRAYS:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)  # NaN == NaN here
         assert getattr(a, name).dtype == getattr(b, name).dtype, name
+    assert a.edge_ids_at() == b.edge_ids_at()
+    np.testing.assert_array_equal(a.edge_hashes(), b.edge_hashes())
     assert a.bad_values == b.bad_values
 
 

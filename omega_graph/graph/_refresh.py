@@ -31,28 +31,48 @@ from .loading import (
     Source,
     finish,
     int_or_missing,
-    load,
     load_sqlite,
+    read_full,
     read_state,
 )
 from .snapshot import GraphData, SnapshotState, hash_strings
 
-__all__ = ["refresh"]
+__all__ = ["load", "refresh"]
 
 
-def refresh(data: GraphData, source: Source, filters: Filters, loader: str = "auto") -> GraphData:  # noqa: C901
-    """``data`` brought up to date with the store; a new :class:`GraphData` (``data`` is untouched)."""
+def load(source: Source, filters: Filters, loader: str = "auto") -> GraphData:
+    """A full snapshot that equals a rebuild at the state it reports.
+
+    One full read (:func:`~.loading.read_full`); a read by the DuckDB child, which need not see one
+    state of the store, is then caught up through the change logs in one read transaction. However
+    busy a writer is, that is one scan and one catch-up: no retry.
+    """
+    data = read_full(source, filters, loader)
+    if data.loader != "duckdb":
+        return data
+    return refresh(data, source, filters, "sqlite3", fresh=True)
+
+
+def refresh(  # noqa: C901
+    data: GraphData, source: Source, filters: Filters, loader: str = "auto", fresh: bool = False
+) -> GraphData:
+    """``data`` brought up to date with the store; a new :class:`GraphData` (``data`` is untouched).
+
+    ``fresh``: ``data`` is a new read whose unusable values were not described yet (they are then
+    described and warned about as for any new snapshot).
+    """
+    known = () if fresh else data.bad_values
     with source.read() as conn:
         state = read_state(conn)
         old = data.state
         same_last = old.memory_max_rowid == 0 or _id_at(conn, old.memory_max_rowid) == _id_at_snapshot(data)
         if state == old and same_last:
-            return data
+            return finish(conn, data) if fresh else data
         logged = state.log_seq - old.log_seq
         have = conn.execute("SELECT count(*) FROM omega_edge_log WHERE seq > ?", (old.log_seq,)).fetchone()[0]
         replayable = logged >= 0 and have == logged  # else the log was pruned or reset
         if not replayable and source.path is None:
-            return finish(conn, load_sqlite(conn, filters), data.bad_values)
+            return finish(conn, load_sqlite(conn, filters), known)
         if replayable:
             log = conn.execute(
                 "SELECT edge_id, edge_rowid, op FROM omega_edge_log WHERE seq > ? ORDER BY seq",
@@ -68,7 +88,7 @@ def refresh(data: GraphData, source: Source, filters: Filters, loader: str = "au
             busy_ids = [e for e, _, _ in log] + [r[1] for r in fresh]
             busy = hash_strings(busy_ids)
             logged_rows = np.fromiter(last_op, np.int64, len(last_op))
-            moved = _isin(data.ehash, busy) & ~_isin(data.erowid, logged_rows)
+            moved = _isin(data.edge_hashes(), busy) & ~_isin(data.erowid, logged_rows)
             floor = _stable_floor(conn, data, set(last_op), set(busy_ids), busy, moved)
             touched = sorted(r for r in last_op if r <= floor)
             new_mem = conn.execute(
@@ -106,7 +126,7 @@ def refresh(data: GraphData, source: Source, filters: Filters, loader: str = "au
     _patch_memories(new, patched)
     new.loader = data.loader
     with source.read() as conn:
-        return finish(conn, new, data.bad_values)
+        return finish(conn, new, known)
 
 
 def _memory_changes(conn: sqlite3.Connection, since: int, now: int) -> list[int] | None:
@@ -170,9 +190,10 @@ def _stable_floor(
         row = conn.execute("SELECT id FROM causal_edges WHERE rowid = ?", (old.edge_max_rowid,)).fetchone()
         if row is not None and row[0] == old.edge_max_id:
             return old.edge_max_rowid
-    ok = ~moved & ~_isin(data.ehash, busy) & ~_isin(data.erowid, np.fromiter(logged, np.int64, len(logged)))
+    hashes = data.edge_hashes()
+    ok = ~moved & ~_isin(hashes, busy) & ~_isin(data.erowid, np.fromiter(logged, np.int64, len(logged)))
     candidates = np.sort(data.erowid[ok])[::-1]
-    want = dict(zip(data.erowid[ok].tolist(), data.ehash[ok].tolist(), strict=True))
+    want = dict(zip(data.erowid[ok].tolist(), hashes[ok].tolist(), strict=True))
     for i in range(0, len(candidates), CHUNK):
         chunk = candidates[i : i + CHUNK].tolist()
         found = dict(conn.execute(
@@ -261,7 +282,7 @@ def _apply(
         keep &= ~_isin(data.erowid, np.asarray(touched, dtype=np.int64))
     row_hash = hash_strings([r[1] for r in rows])
     if len(rows):
-        keep &= ~_isin(data.ehash, row_hash)  # an id lives in one row: the re-read one wins
+        keep &= ~_isin(data.edge_hashes(), row_hash)  # an id lives in one row: the re-read one wins
     rows, row_hash = _filtered(rows, row_hash, filters)
     src, dst = data.src, data.dst
     if remap is not None:
@@ -293,8 +314,10 @@ def _apply(
         "created": data.created[keep],
         "etype": (type_remap[data.etype] if len(data.etype) else data.etype)[keep],
         "erowid": data.erowid[keep],
-        "ehash": data.ehash[keep],
+        "ehash": data.edge_hashes()[keep],
+        "eid": data.eid[keep],
     }
+    edge_ids = data.edge_ids.append([r[1] for r, _, _ in new])
     new_cols = {
         "src": [e[0] for _, e, _ in new],
         "dst": [e[1] for _, e, _ in new],
@@ -303,13 +326,17 @@ def _apply(
         "etype": [code[r[5]] for r, _, _ in new],
         "erowid": [r[0] for r, _, _ in new],
         "ehash": [h for _, _, h in new],
+        "eid": np.arange(len(data.edge_ids), len(edge_ids)),
     }
     cols = _merge(
         old_cols, {k: np.asarray(v, dtype=old_cols[k].dtype) for k, v in new_cols.items()}, len(node_ids)
     )
+    if len(edge_ids) > 2 * len(cols["eid"]) + 1024:  # mostly ids of edges gone since: pack the live ones
+        edge_ids = edge_ids.take(cols["eid"])
+        cols["eid"] = np.arange(len(edge_ids), dtype=cols["eid"].dtype)
     return GraphData(
         node_ids=node_ids, node_rowid=node_rowid, tier=tier, importance=importance,
-        type_names=type_names, state=state, **cols,
+        edge_ids=edge_ids, type_names=type_names, state=state, **cols,
     )  # fmt: skip
 
 

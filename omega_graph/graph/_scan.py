@@ -56,12 +56,12 @@ FROM sqlite_query('omega_src', 'SELECT rowid AS r, id, from_memory, to_memory,
     edge_type, CASE WHEN typeof(created_at) = ''integer'' THEN created_at END AS created_at
     FROM causal_edges WHERE rowid <= {max:d}')
 WHERE CAST(r AS BIGINT) <= $max)"""
-# One pass over the edges, materialised in parallel; nothing textual leaves DuckDB but the type names:
-# the edge id and both endpoints become 64-bit hashes (the parent maps endpoint hashes to node indices).
+# One pass over the edges, materialised in parallel; of the text only the edge ids and the type names
+# leave DuckDB: both endpoints become 64-bit hashes (the parent maps endpoint hashes to node indices).
 EDGES = """
 CREATE TEMP TABLE omega_edges AS
 SELECT e.r AS r, hash(e.id) AS h, hash(e.from_memory) AS hf, hash(e.to_memory) AS ht, e.weight AS w,
-       e.created_at AS c, hash(e.edge_type) AS th
+       e.created_at AS c, hash(e.edge_type) AS th, e.id AS id
 FROM {source} e
 WHERE {where}
 """
@@ -191,8 +191,9 @@ def read_edges(con: Any, req: dict[str, Any]) -> dict[str, Any]:
         False,
     )
     names_of = _type_names(con, req)
-    e = con.execute("SELECT hf, ht, w, c, r, h, th FROM omega_edges").fetchnumpy()
+    e = con.execute("SELECT hf, ht, w, c, r, h, th, id FROM omega_edges").fetchnumpy()
     con.execute("DROP TABLE omega_edges")
+    ids, lengths = _joined(e["id"])
     names = sorted(names_of)
     name_hash = np.array([names_of[t] for t in names], dtype=np.uint64)
     by_hash = np.argsort(name_hash)
@@ -207,9 +208,23 @@ def read_edges(con: Any, req: dict[str, Any]) -> dict[str, Any]:
             "r": _ints(e, "r", np.int64),
             "h": np.ascontiguousarray(e["h"], dtype=np.uint64),
             "code": np.ascontiguousarray(code, dtype=np.int16),
+            "ids": ids,
+            **({} if lengths is None else {"id_lengths": lengths}),
         },
         "type_names": names,
     }
+
+
+def _joined(ids: Any) -> tuple[Any, Any]:
+    """The ids as UTF-8, each followed by the separator byte (see ``_strings.StringStore``), and their
+    byte lengths when some id holds the separator (else None)."""
+    import numpy as np
+
+    text = SEPARATOR.join(ids) + SEPARATOR if len(ids) else ""
+    lengths = None
+    if text.count(SEPARATOR) != len(ids):
+        lengths = np.array([len(i.encode("utf-8")) for i in ids], dtype=np.int64)
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8), lengths
 
 
 def _quote(text: str) -> str:
@@ -371,15 +386,20 @@ def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState
 
     import numpy as np
 
+    from ._strings import StringStore
     from .snapshot import GraphData
 
     arrays, index = edges["arrays"], nodes["index"]
+    raw, lengths = arrays.pop("ids"), arrays.pop("id_lengths", None)
+    store = StringStore.from_joined(raw, len(arrays["r"])) if lengths is None else (
+        StringStore.from_lengths(raw, lengths))  # fmt: skip
     with ThreadPoolExecutor(2) as pool:
         src, dst = pool.map(index.get_indexer, (arrays["hf"], arrays["ht"]))
     keep = (src >= 0) & (dst >= 0)
+    eid = np.arange(len(keep), dtype=np.int32 if len(keep) < 2**31 else np.int64)
     if not keep.all():
         arrays = {k: v[keep] for k, v in arrays.items()}
-        src, dst = src[keep], dst[keep]
+        src, dst, eid = src[keep], dst[keep], eid[keep]
     n = nodes["arrays"]
     data = GraphData(
         node_ids=nodes["node_ids"],
@@ -392,9 +412,11 @@ def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState
         created=arrays["c"],
         etype=arrays["code"],
         erowid=arrays["r"],
-        ehash=arrays["h"],
+        eid=eid,
+        edge_ids=StringStore(np.array(store.buffer), store.starts, store.plain),  # owned, not mapped
         type_names=edges["type_names"],
         state=state,
+        ehash=arrays["h"],
     )
     data.loader = "duckdb"
     return data.sorted_edges()  # its gathers copy the mapped edge arrays

@@ -111,7 +111,7 @@ class CausalGraph:
             raise ValidationError("causal_graph", "loader", loader, f"one of {', '.join(loading.LOADERS)}")
         self._loader = loader
         self._source = loading.Source(store)
-        self._data: GraphData = loading.load(self._source, self._filters, loader).prepare()
+        self._data: GraphData = _refresh.load(self._source, self._filters, loader).prepare()
 
     # ----- the snapshot -------------------------------------------------------------------------
     @property
@@ -178,7 +178,7 @@ class CausalGraph:
     # ----- paths --------------------------------------------------------------------------------
     def _path(self, nodes: list[int], edges: list[int]) -> CausalPath:
         data = self._data
-        ids = loading.edge_labels(data, self._source, edges) if edges else []
+        ids = data.edge_ids_at(edges)
         weights = tuple(float(data.weight[e]) for e in edges)
         return CausalPath(tuple(data.node_ids[i] for i in nodes), tuple(ids), weights, path_strength(weights))
 
@@ -374,7 +374,7 @@ class CausalGraph:
             (m, {"tier": None if t == MISSING_INT else t, "importance": None if w != w else w})
             for m, t, w in zip(d.node_ids, d.tier.tolist(), d.importance.tolist(), strict=True)
         )
-        ids = loading.edge_labels(d, self._source)
+        ids = d.edge_ids_at()
         types = d.type_names
         g.add_edges_from(
             (

@@ -1,4 +1,4 @@
-"""Reading a snapshot from the store: bulk load, incremental refresh, and edge ids for answers.
+"""Reading a snapshot from the store: the full read (:func:`read_full`).
 
 Reading never writes. A file store is read through a private read-only sqlite3 connection
 (``file:...?mode=ro``), which also sees other connections' commits; an in-memory store through
@@ -6,11 +6,13 @@ Reading never writes. A file store is read through a private read-only sqlite3 c
 
 Bulk load (file stores with at least :data:`DUCKDB_MIN_EDGES` edges): DuckDB's SQLite scanner reads
 both tables as columns **in a child process** (:mod:`._scan`: DuckDB's own SQLite library inside this
-process would truncate the store's WAL index and drop its locks); text ids travel as 64-bit hashes
-mapped to node indices here, so Python only touches numbers. The child's SQLite connections are not
-ours, so the load is bracketed by ``PRAGMA data_version`` on our connection: if anyone committed
-meanwhile the load is repeated (twice), then done through sqlite3 in one read transaction.
-In-memory stores, small stores, and files the child cannot read use sqlite3.
+process would truncate the store's WAL index and drop its locks); endpoints travel as 64-bit hashes
+mapped to node indices here, edge ids as one UTF-8 buffer. The child's SQLite connections are not
+ours and need not read at one state: the store's position (:func:`read_state`) is read first, the
+child reads rows up to that position's largest rowids, and what changed meanwhile is in the change
+logs, so :func:`omega_graph.graph._refresh.load` catches the result up in one read transaction
+(no retry, however busy the writer). In-memory stores, small stores, and files the child cannot
+read use sqlite3 in one read transaction.
 
 Typing: SQLite is dynamically typed. A ``tier`` / ``created_at`` that is not an integer becomes
 :data:`~.snapshot.MISSING_INT`, an ``importance`` / ``weight`` that is not a number NaN, on both
@@ -28,18 +30,18 @@ import sqlite3
 import urllib.parse
 import warnings
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import ConflictError, DatabaseError
+from ..errors import DatabaseError
 from . import _scan
-from .snapshot import MISSING_INT, BadValues, GraphData, SnapshotState, hash_strings
+from .snapshot import MISSING_INT, BadValues, GraphData, SnapshotState
 
-__all__ = ["Filters", "Source", "edge_labels", "load", "read_state"]
+__all__ = ["Filters", "Source", "read_full", "read_state"]
 
 CHUNK = 500  # parameters per IN (...) list
 
@@ -183,33 +185,26 @@ DUCKDB_MIN_EDGES = 200_000
 LOADERS = ("auto", "duckdb", "sqlite3")
 
 
-def load(source: Source, filters: Filters, loader: str = "auto") -> GraphData:
-    """A full snapshot of the store (see module doc for how consistency is kept).
+def read_full(source: Source, filters: Filters, loader: str = "auto") -> GraphData:
+    """Every memory and every kept edge (see module doc).
 
     ``loader``: ``"auto"`` (DuckDB for file stores with at least :data:`DUCKDB_MIN_EDGES` edges),
-    ``"duckdb"`` (file stores: always try the DuckDB child first) or ``"sqlite3"``.
+    ``"duckdb"`` (file stores: always try the DuckDB child first) or ``"sqlite3"``. A snapshot read by
+    the DuckDB child (``loader == "duckdb"`` on the result) holds the rows at its ``state`` *or newer*
+    ones: the caller catches it up through the logs (:func:`omega_graph.graph._refresh.load`).
     """
-    if source.path is None or loader == "sqlite3":
-        with source.read() as conn:
-            return finish(conn, load_sqlite(conn, filters))
-    with source.connection() as conn:
-        if loader == "auto" and edge_position(conn)[0] < DUCKDB_MIN_EDGES:
-            with source.read(conn) as c:
-                return finish(c, load_sqlite(c, filters))
-        for _ in range(3):
-            before = conn.execute("PRAGMA data_version").fetchone()[0]
-            with source.read(conn) as c:
-                state = read_state(c, count_memories=False)
-            data = _scan.load(source.path, filters.duck_where(), state)
-            if data is None:  # no DuckDB, no extension, or it cannot read this file: sqlite3
-                break
-            if conn.execute("PRAGMA data_version").fetchone()[0] == before:
-                # nothing committed meanwhile: the child read every memory, so it counted them
-                data.state = dataclasses.replace(state, memory_count=data.n_nodes)
+    if source.path is not None and loader != "sqlite3":
+        with source.connection() as conn:
+            if loader == "duckdb" or edge_position(conn)[0] >= DUCKDB_MIN_EDGES:
                 with source.read(conn) as c:
-                    return finish(c, data)
-        with source.read(conn) as c:
-            return finish(c, load_sqlite(c, filters))
+                    state = read_state(c, count_memories=False)
+                data = _scan.load(source.path, filters.duck_where(), state)
+                if data is not None:  # else no DuckDB, no extension, or it cannot read this file
+                    # the memory count the snapshot stands for is what it holds; the logs say the rest
+                    data.state = dataclasses.replace(state, memory_count=data.n_nodes)
+                    return data
+    with source.read() as conn:
+        return finish(conn, load_sqlite(conn, filters))
 
 
 # SQLite's dynamic typing, handled deliberately: a value of the wrong storage class becomes NULL here
@@ -230,9 +225,7 @@ def load_sqlite(conn: sqlite3.Connection, filters: Filters) -> GraphData:
     nodes = conn.execute(f"SELECT {NODE_COLS} FROM memories").fetchall()
     where, params = filters.where()
     rows = conn.execute(f"SELECT {EDGE_COLS} FROM causal_edges e WHERE {where}", params).fetchall()
-    hashes = hash_strings([r[1] for r in rows]).tolist()
-    edges = [(r[0], h, r[2], r[3], r[4], r[5], r[6]) for r, h in zip(rows, hashes, strict=True)]
-    data = GraphData.from_rows(nodes, edges, state)
+    data = GraphData.from_rows(nodes, rows, state)
     data.loader = "sqlite3"
     return data
 
@@ -302,69 +295,17 @@ def warn_bad_values(bad: tuple[BadValues, ...]) -> None:
     warnings.warn(
         "causal graph snapshot: stored values of the wrong type or range; " + "; ".join(parts),
         DataQualityWarning,
-        stacklevel=5,
+        stacklevel=_caller_level(),
     )
 
 
-# ----- edge ids for answers -------------------------------------------------------------------------
-def edge_labels(data: GraphData, source: Source, positions: Sequence[int] | None = None) -> list[str]:
-    """The ids of the edges at ``positions`` (all edges when None) as they were in the snapshot.
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside omega_graph: the user's call, however it got here."""
+    import os
+    import sys
 
-    The current row at each rowid is checked against the snapshot's id hash; a row changed since
-    the snapshot is looked up in ``omega_edge_log`` and among rows inserted since. If the store changed
-    so much that an id cannot be recovered, :class:`ConflictError` asks for a refresh.
-    """
-    pos = np.arange(data.n_edges) if positions is None else np.asarray(positions, dtype=np.int64)
-    if len(pos) == 0:
-        return []
-    rowids = data.erowid[pos]
-    want = data.ehash[pos]
-    out: list[str | None] = [None] * len(pos)
-    with source.read() as conn:
-        if positions is None:
-            current = dict(conn.execute("SELECT rowid, id FROM causal_edges").fetchall())
-        else:
-            current = {}
-            unique = sorted(set(rowids.tolist()))
-            for i in range(0, len(unique), CHUNK):
-                chunk = unique[i : i + CHUNK]
-                current.update(
-                    conn.execute(
-                        f"SELECT rowid, id FROM causal_edges WHERE rowid IN ({', '.join('?' * len(chunk))})",
-                        chunk,
-                    ).fetchall()
-                )
-        found = [current.get(r) for r in rowids.tolist()]
-        if edge_position(conn) == (data.state.edge_max_rowid, data.state.log_seq):
-            return found  # type: ignore[return-value]  # no edge changed: every rowid holds its id
-        _match(out, found, want)
-        missing = [i for i, v in enumerate(out) if v is None]
-        if missing:  # changed since the snapshot: the log holds the id a rowid had, then newer rows
-            cands = conn.execute(
-                "SELECT edge_rowid, edge_id FROM omega_edge_log WHERE seq > ? ORDER BY seq",
-                (data.state.log_seq,),
-            ).fetchall()
-            cands += conn.execute(
-                "SELECT rowid, id FROM causal_edges WHERE rowid > ?", (data.state.edge_max_rowid,)
-            ).fetchall()
-            by_hash = dict(
-                zip(hash_strings([c[1] for c in cands]).tolist(), (c[1] for c in cands), strict=True)
-            )
-            for i in missing:
-                out[i] = by_hash.get(int(want[i]))
-    lost = [i for i, v in enumerate(out) if v is None]
-    if lost:
-        raise ConflictError(
-            f"the store changed since this graph snapshot was taken and {len(lost)} edge id(s) "
-            f"(e.g. the edge stored at rowid {int(rowids[lost[0]])}) can no longer be recovered; "
-            "call refresh() on the graph and ask again"
-        )
-    return out  # type: ignore[return-value]
-
-
-def _match(out: list[str | None], found: list[str | None], want: np.ndarray) -> None:
-    present = [i for i, v in enumerate(found) if v is not None]
-    hashes = hash_strings([found[i] for i in present])  # type: ignore[misc]
-    for i, h in zip(present, hashes.tolist(), strict=True):
-        if h == int(want[i]):
-            out[i] = found[i]
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(2), 2  # 1 is warn_bad_values itself
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level

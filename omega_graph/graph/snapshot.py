@@ -6,8 +6,19 @@ Nodes are the store's memories in id order (``node_ids`` is sorted, so an id is 
 and "ties broken by id" is "ties broken by index"). Edges are parallel arrays kept sorted by
 ``(src, dst, -weight, rowid)``: the edges leaving a node are contiguous (a CSR without a copy), and
 the first edge of each ``(src, dst)`` run is the strongest of its parallel edges (ties: the earliest
-stored, lowest rowid). Edge ids are not held as text: each edge keeps its SQLite rowid and a 64-bit
-hash of its id, and ids are fetched (and checked against the hash) only for answers.
+stored, lowest rowid).
+
+A snapshot owns its data: node ids, edge ids, endpoints, weights, types, ``created_at``, tier and
+importance are all held, so no answer reads the store and no write elsewhere changes or fails an
+answer until :meth:`~.causal_graph.CausalGraph.refresh`. Edge ids live in a compact
+:class:`~._strings.StringStore` (UTF-8 bytes plus an offset each) in the order they were read; ``eid``
+maps each edge to its slot there, so sorting edges never moves strings. Each edge also keeps its
+SQLite rowid and, once a refresh needs it, a 64-bit hash of its id (DuckDB's ``hash``) for fast
+membership tests against the change logs.
+
+Memory per edge, by array size: endpoints 8 B, weight 8 B, created_at 8 B, type 2 B, rowid 8 B, id
+hash 8 B, id slot 4 B, id offset 8 B and the id's UTF-8 bytes plus one; then the derived structures
+(both directions' collapsed adjacency and cost matrices, the reverse order) about 60-70 B more.
 
 Derived structures (collapsed adjacency both ways, scipy matrices) are cached; a new snapshot builds
 the ones most questions share at once (:meth:`GraphData.prepare`), the rest on first use.
@@ -17,14 +28,16 @@ Examples
 >>> import numpy as np
 >>> d = GraphData.from_rows(
 ...     nodes=[(1, "a", 1, 0.5), (2, "b", 2, 0.1), (3, "c", 3, 0.9)],
-...     edges=[(1, 11, "a", "b", 0.9, "causes", 0), (2, 12, "a", "b", 0.4, "causes", 0),
-...            (3, 13, "b", "c", 0.5, "enables", 0)],
+...     edges=[(1, "ab1", "a", "b", 0.9, "causes", 0), (2, "ab2", "a", "b", 0.4, "causes", 0),
+...            (3, "bc", "b", "c", 0.5, "enables", 0)],
 ...     state=SnapshotState(3, 0, 3, 3))
 >>> d.n_nodes, d.n_edges
 (3, 3)
 >>> fwd = d.forward()
 >>> fwd.neighbors(0).tolist(), fwd.weights(0).tolist()
 ([1], [0.9])
+>>> d.edge_id(int(fwd.edge[0])), d.edge_ids_at([0, 1, 2])
+('ab1', ['ab1', 'ab2', 'bc'])
 """
 
 from __future__ import annotations
@@ -39,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotFoundError, ValidationError
+from ._strings import StringStore
 
 __all__ = [
     "MISSING_INT",
@@ -206,9 +220,11 @@ class GraphData:
     created: np.ndarray  # int64
     etype: np.ndarray  # int16 code into type_names
     erowid: np.ndarray  # int64
-    ehash: np.ndarray  # uint64 hash of the edge id
+    eid: np.ndarray  # int32 (int64 past 2**31) slot of each edge's id in edge_ids
+    edge_ids: StringStore
     type_names: list[str]
     state: SnapshotState
+    ehash: np.ndarray | None = None  # uint64 DuckDB hash of each edge's id; see edge_hashes()
     bad_values: tuple[BadValues, ...] = ()  # stored values of the wrong type or range, by column
     loader: str = "sqlite3"  # how the snapshot was read: "sqlite3" or "duckdb"
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -218,10 +234,10 @@ class GraphData:
     def from_rows(
         cls,
         nodes: Iterable[tuple[int, str, int | None, float | None]],
-        edges: Iterable[tuple[int, int, str, str, float | None, str, int | None]],
+        edges: Iterable[tuple[int, str, str, str, float | None, str, int | None]],
         state: SnapshotState,
     ) -> GraphData:
-        """Build from plain rows: nodes ``(rowid, id, tier, importance)``, edges ``(rowid, id_hash,
+        """Build from plain rows: nodes ``(rowid, id, tier, importance)``, edges ``(rowid, id,
         from_id, to_id, weight, edge_type, created_at)``. Edges whose endpoint is not a node are left out
         (only files written with foreign keys off can hold them). None stands for a value of the wrong
         type: NaN for ``importance`` and ``weight``, :data:`MISSING_INT` for ``tier`` and ``created_at``."""
@@ -242,7 +258,8 @@ class GraphData:
             created=_ints([e[6] for e in kept]),
             etype=np.array([code[e[5]] for e in kept], dtype=np.int16),
             erowid=np.array([e[0] for e in kept], dtype=np.int64),
-            ehash=np.array([e[1] for e in kept], dtype=np.uint64),
+            eid=np.arange(len(kept), dtype=np.int32),
+            edge_ids=StringStore.from_strings([e[1] for e in kept]),
             type_names=type_names,
             state=state,
         )
@@ -256,7 +273,9 @@ class GraphData:
             slots = np.unique(np.concatenate([tie, tie + 1]))
             sub = order[slots]
             order[slots] = sub[np.lexsort((self.erowid[sub], -self.weight[sub], key[slots]))]
-        names = ("weight", "created", "etype", "erowid", "ehash")  # new arrays, also when already in order
+        names = ["weight", "created", "etype", "erowid", "eid"]  # new arrays, also when already in order
+        if self.ehash is not None:
+            names.append("ehash")
         with ThreadPoolExecutor(2) as pool:  # random gathers, memory-bound: numpy's take releases the GIL
             taken = list(pool.map(lambda name: np.take(getattr(self, name), order), names))
         for name, values in zip(names, taken, strict=True):
@@ -273,6 +292,26 @@ class GraphData:
     @property
     def n_edges(self) -> int:
         return len(self.src)
+
+    def edge_id(self, position: int) -> str:
+        """The id of the edge at ``position`` (in canonical order)."""
+        return self.edge_ids[int(self.eid[position])]
+
+    def edge_ids_at(self, positions: Iterable[int] | None = None) -> list[str]:
+        """The ids of the edges at ``positions`` (every edge, in canonical order, when None)."""
+        if positions is None:
+            if len(self.edge_ids) == self.n_edges and np.array_equal(self.eid, np.arange(self.n_edges)):
+                return self.edge_ids.tolist()
+            everything = self.edge_ids.tolist()
+            return [everything[i] for i in self.eid.tolist()]
+        return self.edge_ids.at(self.eid[np.asarray(list(positions), dtype=np.int64)].tolist())
+
+    def edge_hashes(self) -> np.ndarray:
+        """DuckDB's 64-bit hash of each edge's id (computed on first use when the loader gave none)."""
+        if self.ehash is None:
+            every = hash_strings(self.edge_ids.tolist())
+            self.ehash = every[self.eid] if len(self.eid) else np.empty(0, dtype=np.uint64)
+        return self.ehash
 
     def find(self, memory_id: str) -> int:
         """Node index of ``memory_id``, or -1."""
@@ -481,8 +520,9 @@ class GraphData:
         total = sum(
             a.nbytes
             for a in (self.node_rowid, self.tier, self.importance, self.src, self.dst, self.weight,
-                      self.created, self.etype, self.erowid, self.ehash)
+                      self.created, self.etype, self.erowid, self.eid)
         )  # fmt: skip
+        total += self.edge_ids.nbytes + (0 if self.ehash is None else self.ehash.nbytes)
         total += sys.getsizeof(self.node_ids) + sum(sys.getsizeof(s) for s in self.node_ids)
         for value in self._cache.values():
             if isinstance(value, np.ndarray):

@@ -58,7 +58,7 @@ def find_cycles(
     >>> from omega_graph.graph.snapshot import SnapshotState
     >>> d = GraphData.from_rows(
     ...     nodes=[(i, m, 1, 0.5) for i, m in enumerate("abcd", 1)],
-    ...     edges=[(i, i, u, v, 0.5, "causes", 0) for i, (u, v) in enumerate(
+    ...     edges=[(i, u + v, u, v, 0.5, "causes", 0) for i, (u, v) in enumerate(
     ...         ["ab", "bc", "ca", "ac", "cd", "dd"], 1)],
     ...     state=SnapshotState(6, 0, 4, 4))
     >>> find_cycles(d, limit=None, max_length=None)
