@@ -14,15 +14,18 @@ Migrations
    catch up without a full reload.
 3. ``memory_log``: a log of memories whose id, tier or importance changed or that were deleted, so a
    snapshot's refresh also follows node attributes changed in place.
+4. ``store_identity``: one row naming this store's history (a random id), so a derived cache made
+   from one file is never applied to another: a new store gets one, ``OmegaStore.restore`` gives the
+   restored file a new one (its history forks from the backup's).
 
 Examples
 --------
 >>> import sqlite3
 >>> conn = sqlite3.connect(":memory:", isolation_level=None)
 >>> migrate(conn)
-(0, 3)
+(0, 4)
 >>> migrate(conn)
-(3, 3)
+(4, 4)
 >>> sorted(CRATE_TABLES) == sorted(t for t in table_names(conn) if not t.startswith("omega_"))
 True
 """
@@ -37,6 +40,7 @@ from .errors import SchemaError
 __all__ = [
     "CRATE_TABLES",
     "MIGRATIONS",
+    "NEW_IDENTITY_SQL",
     "SCHEMA_VERSION",
     "Migration",
     "check_usable",
@@ -208,6 +212,27 @@ END;
 """
 
 
+# Version 4: the store's identity. Derived caches (the persisted graph snapshot) are keyed by it and
+# by the log positions; a file with another identity, or whose identity changed, is never caught up
+# from a cache of the old one. Plain SQL: randomblob() is built into SQLite.
+_OMEGA_V4_DDL = """
+CREATE TABLE IF NOT EXISTS omega_store_identity (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    identity TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+INSERT INTO omega_store_identity(id, identity, created_at)
+    SELECT 1, lower(hex(randomblob(16))), CAST(strftime('%s', 'now') AS INTEGER)
+    WHERE NOT EXISTS (SELECT 1 FROM omega_store_identity);
+"""
+
+#: Gives the store a new identity (after a restore, its history is no longer the one caches saw).
+NEW_IDENTITY_SQL = (
+    "UPDATE omega_store_identity SET identity = lower(hex(randomblob(16))), "
+    "created_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE id = 1"
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     """One schema step: ``version`` is the ``user_version`` after it is applied."""
@@ -221,6 +246,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "crate_tables", _CRATE_DDL),
     Migration(2, "memory_search_and_edge_log", _OMEGA_V2_DDL),
     Migration(3, "memory_log", _OMEGA_V3_DDL),
+    Migration(4, "store_identity", _OMEGA_V4_DDL),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

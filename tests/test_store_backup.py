@@ -265,6 +265,17 @@ def test_restore_replaces_an_existing_store(backup_file: Path, tmp_path: Path, r
         )
 
 
+def test_restore_gives_the_store_a_new_identity(backup_file: Path, tmp_path: Path) -> None:
+    """Caches are keyed by identity: a restored history forks from the backup's and the old target's."""
+    target = tmp_path / "existing.db"
+    with OmegaStore(target) as before, OmegaStore(backup_file) as backup:
+        old, source = before.identity, backup.identity
+    OmegaStore.restore(backup_file, target)
+    with OmegaStore(target) as after:
+        assert after.identity not in (old, source)
+    assert not any("omega-restore" in name for name in os.listdir(tmp_path))  # the staged copy is gone
+
+
 def test_restore_accepts_a_file_written_by_the_crate(compat_copy, tmp_path: Path) -> None:
     target = tmp_path / "target.db"
     OmegaStore.restore(compat_copy("asia"), target)

@@ -147,6 +147,28 @@ def test_version_2_file_gets_the_memory_log(db_path: Path) -> None:
         conn.close()
 
 
+def test_version_3_and_crate_files_get_an_identity_that_reopening_keeps(db_path: Path, compat_copy) -> None:
+    """Version 4 gives each store one random identity; reopening, writing and the crate's SQL keep it."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    for step in MIGRATIONS[:3]:
+        conn.executescript(step.sql)
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    identities = []
+    for path in (db_path, compat_copy("asia")):
+        with OmegaStore(path) as store:
+            first = store.identity
+            store.store_memory(StoredMemory("new", "x", 1, 0.5, None, 0, 0))
+        crate = sqlite3.connect(path, isolation_level=None)
+        crate.execute("INSERT OR REPLACE INTO memories VALUES ('new', 'y', 2, 0.1, NULL, 1, 1)")
+        assert crate.execute("SELECT count(*) FROM omega_store_identity").fetchone() == (1,)
+        crate.close()
+        with OmegaStore(path) as store:
+            assert store.identity == first and len(first) == 32
+        identities.append(first)
+    assert identities[0] != identities[1]
+
+
 def test_empty_file_becomes_a_store(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.write_bytes(b"")

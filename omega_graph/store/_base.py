@@ -127,6 +127,18 @@ class StoreBase:
         return self._path
 
     @property
+    def identity(self) -> str:
+        """This store's identity: a random id made when the store was created (or adopted from the
+        crate's file) and renewed by :meth:`restore`. Copies of a file share it until one is restored.
+
+        >>> from omega_graph import OmegaStore
+        >>> a, b = OmegaStore.new_in_memory(), OmegaStore.new_in_memory()
+        >>> len(a.identity), a.identity != b.identity
+        (32, True)
+        """
+        return str(self._conn.execute("SELECT identity FROM omega_store_identity WHERE id = 1").fetchone()[0])
+
+    @property
     def connection(self) -> sqlite3.Connection:
         """The underlying sqlite3 connection (autocommit mode). Read from it; write through the store."""
         return self._conn
@@ -284,17 +296,36 @@ class StoreBase:
         tables, a schema version this omega-graph understands); anything else raises and leaves
         ``path`` untouched. The copy runs as one SQLite write transaction on ``path``, so a crash
         mid-way leaves the old content. Close other connections to ``path`` first.
+
+        The restored store gets a new identity (``omega_store_identity``): its history forks from the
+        backup's, so derived caches made before (the persisted graph snapshot) are never applied to it.
+        The copy is made beside ``path`` first and given its identity there, so ``path`` never holds
+        the backup's content under the old identity.
         """
         src_path = os.fspath(backup_path)
         if not os.path.isfile(src_path):
             raise NotFoundError("backup file", src_path, "give the path of a file made by backup()")
         _check_backup(src_path)
+        staged = f"{os.fspath(path)}.omega-restore-{os.getpid()}"
         try:
             with _closing(sqlite3.connect(f"file:{src_path}?mode=ro", uri=True)) as src:
-                with _closing(sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT_S)) as dst:
-                    src.backup(dst)
+                with _closing(sqlite3.connect(staged, isolation_level=None)) as stage:
+                    src.backup(stage)
+                    schema.migrate(stage)  # an older backup gains the identity table, then a new identity
+                    stage.execute(schema.NEW_IDENTITY_SQL)
+                    with _closing(sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT_S)) as dst:
+                        stage.backup(dst)
         except sqlite3.Error as err:
             raise translate(err, f"restore into {os.fspath(path)!r}") from err
+        except OSError as err:
+            raise DatabaseError(
+                f"cannot stage the restore beside {os.fspath(path)!r} ({err}); free space or choose a "
+                "writable folder"
+            ) from err
+        finally:
+            for leftover in (staged, staged + "-journal"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
 
     # ----- other layers --------------------------------------------------------------------------
     def causal_graph(
