@@ -17,6 +17,7 @@ memory 'mem-1' not found; store it first or check the id
 from __future__ import annotations
 
 __all__ = [
+    "CacheWarning",
     "ConflictError",
     "DatabaseError",
     "MissingDependencyError",
@@ -100,9 +101,53 @@ class NotADAGError(OmegaGraphError, ValueError):
         )
 
 
+class ConvergenceError(OmegaGraphError, ArithmeticError):
+    """An iterative computation stopped before its answer was within the requested tolerance.
+
+    Raised, for example, by ``CausalGraph.influence`` when the PageRank iteration's error bound is
+    still above ``tol`` after ``max_iter`` iterations, or when rounding keeps it from getting there.
+    Nothing is returned: an answer outside the bound it promises is not given at all.
+
+    It is also an :class:`ArithmeticError`, the built-in family of numerical failures (with
+    ``FloatingPointError`` and ``OverflowError``): the inputs were valid (that would be a
+    :class:`ValidationError`) and nothing is wrong with the program (``RuntimeError``); the
+    arithmetic did not reach the accuracy asked for. ``except ArithmeticError`` around numerical
+    code catches it.
+
+    Attributes ``entity`` (what was computed), ``iterations`` (how many were done), ``error_bound``
+    (the guaranteed error bound reached, ``inf`` when none was) and ``tol`` (the one asked for).
+
+    Examples
+    --------
+    >>> err = ConvergenceError("influence", 1000, 3.2e-9, 1e-10, "raise max_iter")
+    >>> isinstance(err, ArithmeticError) and isinstance(err, OmegaGraphError)
+    True
+    >>> print(err)
+    influence did not converge: after 1000 iterations the error bound is 3.2e-09, above tol=1e-10; raise max_iter
+    """
+
+    def __init__(self, entity: str, iterations: int, error_bound: float, tol: float, fix: str) -> None:
+        self.entity = entity
+        self.iterations = iterations
+        self.error_bound = error_bound
+        self.tol = tol
+        super().__init__(
+            f"{entity} did not converge: after {iterations} iterations the error bound is "
+            f"{error_bound:.3g}, above tol={tol!r}; {fix}"
+        )
+
+
 class MissingDependencyError(OmegaGraphError, ImportError):
     """An optional component (e.g. DuckDB's SQLite extension) is not installed."""
 
 
 class PatternWarning(UserWarning):
     """A stored skill ``trigger_pattern`` is not a valid regular expression and was skipped."""
+
+
+class CacheWarning(UserWarning):
+    """The persisted graph snapshot cache cannot be written here (unwritable directory, full disk).
+
+    Emitted once per cache directory per process; the cache is then skipped there, and every answer
+    comes from the SQLite file as usual.
+    """
