@@ -87,7 +87,7 @@ def main() -> None:
         gc.collect()
         base = rss_mb()
         cpu0, kids0 = time.process_time(), children_cpu()
-        t_load, g = timed(lambda: store.causal_graph())
+        t_load, g = timed(lambda: store.causal_graph(cache=False))
         assert isinstance(g, CausalGraph)
         d = g._data
         t_ready, _ = timed(lambda d=d: (d.forward(), d.backward(), d.cost_matrix(False), d.cost_matrix(True)))
@@ -210,7 +210,7 @@ def main() -> None:
     shutil.copy(path, copy)
     try:
         with OmegaStore(copy) as s2:
-            g2 = s2.causal_graph()
+            g2 = s2.causal_graph(cache=False)
             conn = s2.connection
             some = [r[0] for r in conn.execute("SELECT id FROM causal_edges ORDER BY rowid LIMIT 300")]
             mems = [r[0] for r in conn.execute("SELECT id FROM memories ORDER BY rowid LIMIT 200")]
@@ -224,7 +224,7 @@ def main() -> None:
                     [(f"new-{i}", mems[i], mems[-1 - i]) for i in range(100)],
                 )
             t_refresh, _ = timed(g2.refresh)
-            t_full, _ = timed(lambda: s2.causal_graph())
+            t_full, _ = timed(lambda: s2.causal_graph(cache=False))
             print("refresh after 100 inserts, 100 updates, 100 deletes:")
             line("refresh vs new snapshot", t_refresh, t_full, "full")
     finally:

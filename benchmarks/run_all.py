@@ -3,7 +3,7 @@
     python benchmarks/run_all.py                 # the issue sizes: 1,000,000 memories, 3,000,000 edges
     python benchmarks/run_all.py --smoke         # small sizes, a minute or two
 
-``make bench`` runs this after installing the benchmark-only dependencies (igraph, rustworkx).
+``make bench`` runs this after installing the benchmark-only dependencies (igraph, rustworkx, networkit).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ HERE = Path(__file__).resolve().parent
 SMOKE = {
     "bench_store.py": ["--memories", "20000", "--edges", "60000", "--lookups", "20000", "--singles", "2000"],
     "bench_graph.py": ["--memories", "10000", "--edges", "30000"],
+    "bench_snapshot.py": ["--memories", "10000", "--edges", "30000", "--skip-small"],
     "bench_cycles.py": ["--memories", "10000", "--edges", "30000"],
+    "bench_influence.py": ["--memories", "10000", "--edges", "30000", "--rounds", "2"],
     "bench_analytics.py": ["--memories", "2000", "--edges", "6000"],
 }
 

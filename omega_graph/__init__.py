@@ -9,6 +9,7 @@
 
 from .errors import (
     ConflictError,
+    ConvergenceError,
     DatabaseError,
     MissingDependencyError,
     NoPathError,
@@ -60,6 +61,7 @@ __all__ = [
     "CausalGraph",
     "CausalPath",
     "ConflictError",
+    "ConvergenceError",
     "DatabaseError",
     "DataQualityWarning",
     "DatabaseStatistics",

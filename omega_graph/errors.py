@@ -19,6 +19,8 @@ from __future__ import annotations
 __all__ = [
     "CacheWarning",
     "ConflictError",
+    "ConvergenceError",
+    "DataQualityWarning",
     "DatabaseError",
     "MissingDependencyError",
     "NoPathError",
@@ -139,6 +141,11 @@ class ConvergenceError(OmegaGraphError, ArithmeticError):
 
 class MissingDependencyError(OmegaGraphError, ImportError):
     """An optional component (e.g. DuckDB's SQLite extension) is not installed."""
+
+
+class DataQualityWarning(UserWarning):
+    """Some stored values could not be used (wrong SQLite type, out of range) by a statistic or a
+    graph snapshot; the message names the table, the column, an example and the consequence."""
 
 
 class PatternWarning(UserWarning):

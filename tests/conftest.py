@@ -35,6 +35,19 @@ settings.register_profile("thorough", parent=settings.get_profile("default"), ma
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _graph_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The persisted graph snapshots of the test stores go to a folder of the run, not the user's."""
+    before = os.environ.get("OMEGA_GRAPH_CACHE_DIR")
+    os.environ["OMEGA_GRAPH_CACHE_DIR"] = str(tmp_path_factory.mktemp("graph-cache"))
+    yield
+    if before is None:
+        os.environ.pop("OMEGA_GRAPH_CACHE_DIR", None)
+    else:
+        os.environ["OMEGA_GRAPH_CACHE_DIR"] = before
+
 #: Where the original crate's files may live: an override, a copy in the repo, the shared folder.
 COMPAT_CANDIDATES = [Path(p) for p in [os.environ.get("OMEGA_COMPAT_DIR", "")] if p] + [
     REPO / "tests" / "compat",

@@ -312,6 +312,7 @@ def test_a_root_has_no_causes(run: Callable[..., Result], sample_db: Path) -> No
         ([], {}),
         (["--reverse"], {"reverse": True}),
         (["--alpha", "0.5"], {"alpha": 0.5}),
+        (["--tol", "1e-6"], {"tol": 1e-6}),
         (["--personalize", "asia:smoke", "--personalize", "asia:tub"],
          {"personalization": {"asia:smoke": 1.0, "asia:tub": 1.0}}),
     ],

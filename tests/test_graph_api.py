@@ -161,14 +161,17 @@ def test_influence_frame(graph: CausalGraph) -> None:
     frame = graph.influence()
     assert list(frame.columns) == ["memory_id", "score", "rank"]
     assert frame.score.sum() == pytest.approx(1.0)
-    want = nx.pagerank(graph.to_networkx(), weight="weight")
+    want = nx.pagerank(graph.to_networkx(), weight="weight", tol=1e-12, max_iter=10_000)  # converged
     assert dict(zip(frame.memory_id, frame.score, strict=True)) == pytest.approx(want, rel=1e-9)
+    assert frame.attrs["error_bound"] <= 1e-10
     drivers = graph.influence(personalization={"e": 1.0}, reverse=True)
     assert drivers.memory_id.iloc[0] == "e"
     with pytest.raises(ValidationError, match="at least one positive"):
         graph.influence(personalization={"a": 0.0})
     with pytest.raises(ValidationError, match="alpha"):
         graph.influence(alpha=1.5)
+    with pytest.raises(ValidationError, match="alpha"):  # no error bound at 1
+        graph.influence(alpha=1.0)
 
 
 def test_cycles_and_d_separation(store: OmegaStore) -> None:

@@ -61,6 +61,9 @@ def varied_store(tmp_path: Path) -> Iterator[OmegaStore]:
         )
     edges += [StoredCausalEdge(f"p{i}", "q1", "q2", 0.5 if i else 0.2, "causes", 7) for i in range(4)]
     edges.append(StoredCausalEdge("loop", "Z", "Z", 0.3, "feedback", 5))
+    # edge ids that a line- or separator-based hand-over would split or quote
+    odd = ["line\nbreak", 'quote"d', "comma,id", "sep\x1fid", "tab\tid", "日本-é", "", " ", "\r\n"]
+    edges += [StoredCausalEdge(i, "a", "B", 0.5, "causes", 1) for i in odd if i]
     s.store_causal_edges(edges)
     yield s
     s.close()

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omega_graph.graph import CausalGraph, loading
+from omega_graph.graph import CausalGraph, _refresh, loading
 from omega_graph.models import StoredCausalEdge, StoredMemory
 from omega_graph.store import OmegaStore
 
@@ -75,7 +75,11 @@ def test_refresh_without_changes_is_a_no_op(store: OmegaStore) -> None:
     ["insert", "update", "delete", "delete_tail_then_insert", "memory_delete", "memory_insert",
      "memory_update", "memory_update_elsewhere", "memory_rekey", "memory_delete_then_restore", "mixed"],
 )  # fmt: skip
-def test_refresh_equals_rebuild(store: OmegaStore, change: str) -> None:
+@pytest.mark.parametrize("search_max", [20_000, 0], ids=["search-per-edge", "search-all-keys"])
+def test_refresh_equals_rebuild(
+    store: OmegaStore, change: str, search_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_refresh, "MERGE_SEARCH_MAX", search_max)  # both ways of merging new edges
     g = store.causal_graph()
     g.strongest_path("m0", "m2")  # warm the derived caches: a refresh must not reuse them stale
     if change == "insert":

@@ -166,7 +166,7 @@ def test_influence_ranking_shows_the_top_by_pagerank(sample: OmegaStore, referen
     simple.add_nodes_from(reference)
     for u, v, w in reference.edges(data="weight"):
         simple.add_edge(u, v, weight=simple.get_edge_data(u, v, {"weight": 0.0})["weight"] + w)
-    pr = nx.pagerank(simple, alpha=0.85, weight="weight")
+    pr = nx.pagerank(simple, alpha=0.85, weight="weight", tol=1e-12, max_iter=10_000)  # converged
     expected = sorted(pr, key=lambda m: (-pr[m], m))[:10]
     fig = plots.influence_ranking(sample.causal_graph(), top=10, tiers={m: 1 for m in expected})
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]

@@ -166,7 +166,7 @@ def test_most_influential_is_networkx_pagerank(
     md = sample_report.markdown.read_text(encoding="utf-8")
     for caption, graph in [("Most influential memories (PageRank)", simple),
                            ("Strongest drivers (PageRank on the reversed graph)", simple.reverse())]:  # fmt: skip
-        pr = nx.pagerank(graph, alpha=0.85, weight="weight")
+        pr = nx.pagerank(graph, alpha=0.85, weight="weight", tol=1e-12, max_iter=10_000)  # converged
         expected = sorted(pr, key=lambda m: (-pr[m], m))[: ReportOptions().top]
         rows = md_table(md, caption)
         assert [r["memory"] for r in rows] == expected

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import DatabaseError, NotFoundError, ValidationError
+from ..errors import DatabaseError, DataQualityWarning, NotFoundError, ValidationError
 from ..schema import CRATE_TABLES
 from . import queries as Q
 from ._duck import _quote, connect
@@ -86,10 +86,6 @@ _READ_ONLY_HINT = (
     "one read-only statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, PRAGMA or "
     "EXPLAIN of a query); analytics never writes: write through OmegaStore, export with export_parquet()"
 )
-
-
-class DataQualityWarning(UserWarning):
-    """Some stored values could not be used by a statistic (wrong SQLite type, out of range)."""
 
 
 def _first_line(err: BaseException) -> str:

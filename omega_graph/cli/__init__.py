@@ -126,6 +126,7 @@ _ORDER = (
     "restore",
     "generate",
     "demo",
+    "cache",
 )
 _COMMANDS = {c.name: c for m in (_commands_data, _commands_query, _commands_report) for c in m.COMMANDS}
 for _name in sorted(_COMMANDS, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER)):

@@ -408,7 +408,36 @@ def generate_command(
         click.echo(f"generated {os.fspath(db)} (seed {seed}): {_summary(stats)}")
 
 
+@click.group("cache")
+def cache_group() -> None:
+    """The persisted graph snapshots (a derived, disposable cache; the store file stays the truth).
+
+    A large store's graph snapshot is kept in the user's cache folder (OMEGA_GRAPH_CACHE_DIR
+    overrides it) so that a new process reopens it and catches up instead of reading everything.
+    """
+
+
+@cache_group.command("clear")
+@click.argument("db", required=False, type=click.Path(dir_okay=False, path_type=Path), metavar="[DB]")
+@click.option("--all", "everything", is_flag=True, help="Remove the cached snapshots of every store.")
+def cache_clear_command(db: Path | None, everything: bool) -> None:
+    """Remove the cached graph snapshot of DB (which need not exist any more), or of all stores.
+
+    \b
+    Examples:
+      omega-graph cache clear omega.db
+      omega-graph cache clear --all
+    """
+    from ..graph import _cache
+
+    if (db is None) == (not everything):
+        raise click.UsageError("give DB or --all (not both)")
+    removed = _cache.clear(None if everything else os.fspath(db))
+    click.echo(f"removed {removed} cached graph snapshot(s) from {_cache.folder()}")
+
+
 COMMANDS = [
+    cache_group,
     init_command,
     import_edges_command,
     export_command,

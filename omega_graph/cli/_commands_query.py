@@ -296,6 +296,13 @@ effects_command = _lineage_command("effects")
     help="PageRank damping factor.",
 )
 @click.option(
+    "--tol",
+    type=click.FloatRange(0.0, min_open=True),
+    default=1e-10,
+    show_default=True,
+    help="L1 error bound: the scores are within this distance of the exact ones.",
+)
+@click.option(
     "--personalize",
     "personalize",
     multiple=True,
@@ -309,6 +316,7 @@ def influence_command(
     top: int,
     reverse: bool,
     alpha: float,
+    tol: float,
     personalize: tuple[str, ...],
     min_weight: float,
     edge_types: tuple[str, ...],
@@ -319,16 +327,17 @@ def influence_command(
 
     Influence flows along causal edges, so a high score marks a memory where influence
     accumulates (many strong causal chains end there); --reverse ranks on the reversed graph,
-    answering "which memories drive the others most". Same definition and scores as
-    networkx.pagerank(G, alpha, weight="weight"). Columns: rank,
-    memory_id, score. With --json: a list of row objects (memory_id, score, rank).
+    answering "which memories drive the others most". Same definition as
+    networkx.pagerank(G, alpha, weight="weight"), run to convergence: the scores are within --tol
+    of the exact ones (L1 distance). Columns: rank, memory_id, score. With --json: a list of row
+    objects (memory_id, score, rank).
     """
     with open_store(db) as store:
         for memory_id in personalize:
             check_memory(store, memory_id)
         graph = open_graph(store, min_weight, edge_types, as_of)
         personalization = {m: 1.0 for m in personalize} or None
-        frame = graph.influence(personalization=personalization, reverse=reverse, alpha=alpha)
+        frame = graph.influence(personalization=personalization, reverse=reverse, alpha=alpha, tol=tol)
     frame = frame.sort_values(["rank", "memory_id"], kind="stable")
     shown = frame if top == 0 else frame.head(top)
     if as_json:

@@ -1,8 +1,9 @@
 """The causal graph layer: path and influence questions over a snapshot of a store's causal edges.
 
 ``store.causal_graph(...)`` returns a :class:`CausalGraph`; see its docstring for the semantics.
-Modules: :mod:`.snapshot` (the arrays), :mod:`.loading` (reading, refresh), :mod:`.paths`,
-:mod:`.reach`, :mod:`.influence`, :mod:`.structure`.
+Modules: :mod:`.snapshot` (the arrays), :mod:`.loading` (the full read), :mod:`._refresh`
+(catching up through the change logs), :mod:`._cache` (the persisted snapshot a new process
+reopens), :mod:`.paths`, :mod:`.reach`, :mod:`.influence`, :mod:`.structure`.
 """
 
 from .causal_graph import CausalGraph

@@ -17,8 +17,9 @@ new rowid without a log entry.
 
 from __future__ import annotations
 
+import math
 import sqlite3
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,20 +54,33 @@ def load(source: Source, filters: Filters, loader: str = "auto") -> GraphData:
     return refresh(data, source, filters, "sqlite3", fresh=True)
 
 
+class Diverged(Exception):
+    """A caught-up snapshot does not hold what the store holds (see ``verify`` in :func:`refresh`)."""
+
+
 def refresh(  # noqa: C901
-    data: GraphData, source: Source, filters: Filters, loader: str = "auto", fresh: bool = False
+    data: GraphData,
+    source: Source,
+    filters: Filters,
+    loader: str = "auto",
+    fresh: bool = False,
+    verify: bool = False,
 ) -> GraphData:
     """``data`` brought up to date with the store; a new :class:`GraphData` (``data`` is untouched).
 
     ``fresh``: ``data`` is a new read whose unusable values were not described yet (they are then
-    described and warned about as for any new snapshot).
+    described and warned about as for any new snapshot). ``verify`` (an unfiltered ``data`` from a
+    source not trusted blindly): raise :class:`Diverged` unless the result holds as many edges and
+    memories as the store at the state it reports (a write the logs did not see).
     """
     known = () if fresh else data.bad_values
     with source.read() as conn:
         state = read_state(conn)
+        edges_now = conn.execute("SELECT count(*) FROM causal_edges").fetchone()[0] if verify else None
         old = data.state
         same_last = old.memory_max_rowid == 0 or _id_at(conn, old.memory_max_rowid) == _id_at_snapshot(data)
         if state == old and same_last:
+            _check(data, edges_now, state)
             return finish(conn, data) if fresh else data
         logged = state.log_seq - old.log_seq
         have = conn.execute("SELECT count(*) FROM omega_edge_log WHERE seq > ?", (old.log_seq,)).fetchone()[0]
@@ -80,16 +94,18 @@ def refresh(  # noqa: C901
             ).fetchall()
             last_op = {r: op for _, r, op in log}
             cols = EDGE_COLS
-            fresh = conn.execute(
+            above = conn.execute(
                 f"SELECT {cols} FROM causal_edges WHERE rowid > ?", (old.edge_max_rowid,)
             ).fetchall()
             # An id seen in the log or in a new row, held by the snapshot at an unlogged rowid, moved:
-            # its old row was deleted without a log entry (INSERT OR REPLACE).
-            busy_ids = [e for e, _, _ in log] + [r[1] for r in fresh]
+            # its old row was deleted without a log entry (INSERT OR REPLACE); see _apply.
+            busy_ids = [e for e, _, _ in log] + [r[1] for r in above]
             busy = hash_strings(busy_ids)
             logged_rows = np.fromiter(last_op, np.int64, len(last_op))
-            moved = _isin(data.edge_hashes(), busy) & ~_isin(data.erowid, logged_rows)
-            floor = _stable_floor(conn, data, set(last_op), set(busy_ids), busy, moved)
+            # one pass over the snapshot per column: the few edges whose id or rowid the changes name
+            hits = _Hits(np.flatnonzero(_isin(data.edge_hashes(), busy)),
+                         np.flatnonzero(_isin(data.erowid, logged_rows)))  # fmt: skip
+            floor = _stable_floor(conn, data, set(last_op), set(busy_ids), hits)
             touched = sorted(r for r in last_op if r <= floor)
             new_mem = conn.execute(
                 f"SELECT {NODE_COLS} FROM memories WHERE rowid > ?", (old.memory_max_rowid,)
@@ -109,7 +125,7 @@ def refresh(  # noqa: C901
                         chunk,
                     ).fetchall()
             rows = (
-                fresh
+                above
                 + conn.execute(
                     f"SELECT {cols} FROM causal_edges WHERE rowid > ? AND rowid <= ?",
                     (floor, old.edge_max_rowid),
@@ -122,11 +138,18 @@ def refresh(  # noqa: C901
                 ).fetchall()
     if not replayable:
         return load(source, filters, loader)
-    new = _apply(data, state, new_mem, reload_memories, floor, touched, rows, moved, filters)
+    new = _apply(data, state, new_mem, reload_memories, floor, hits, rows, busy, filters)
+    _check(new, edges_now, state)
     _patch_memories(new, patched)
     new.loader = data.loader
     with source.read() as conn:
         return finish(conn, new, known)
+
+
+def _check(data: GraphData, edges_now: int | None, state: SnapshotState) -> None:
+    if edges_now is not None and (data.n_edges, data.n_nodes) != (edges_now, state.memory_count):
+        raise Diverged(f"{data.n_edges} edges and {data.n_nodes} memories; the store holds {edges_now} and "
+                       f"{state.memory_count}")  # fmt: skip
 
 
 def _memory_changes(conn: sqlite3.Connection, since: int, now: int) -> list[int] | None:
@@ -167,13 +190,17 @@ def _isin(big: np.ndarray, values: Any) -> np.ndarray:
     return pd.Series(big, copy=False).isin(small).to_numpy()
 
 
+@dataclass(frozen=True)
+class _Hits:
+    """Positions of the snapshot's edges whose id is among the changed ones (``by_id``: in the log or
+    in a new row) or whose rowid is in the log (``by_rowid``). Every other edge is untouched."""
+
+    by_id: np.ndarray
+    by_rowid: np.ndarray
+
+
 def _stable_floor(
-    conn: sqlite3.Connection,
-    data: GraphData,
-    logged: set[int],
-    busy_ids: set[str],
-    busy: np.ndarray,
-    moved: np.ndarray,
+    conn: sqlite3.Connection, data: GraphData, logged: set[int], busy_ids: set[str], hits: _Hits
 ) -> int:
     """A rowid that no row inserted since the snapshot can be at or below.
 
@@ -191,7 +218,8 @@ def _stable_floor(
         if row is not None and row[0] == old.edge_max_id:
             return old.edge_max_rowid
     hashes = data.edge_hashes()
-    ok = ~moved & ~_isin(hashes, busy) & ~_isin(data.erowid, np.fromiter(logged, np.int64, len(logged)))
+    ok = np.ones(data.n_edges, dtype=bool)
+    ok[hits.by_id] = ok[hits.by_rowid] = False  # (moved edges are among those named by id)
     candidates = np.sort(data.erowid[ok])[::-1]
     want = dict(zip(data.erowid[ok].tolist(), hashes[ok].tolist(), strict=True))
     for i in range(0, len(candidates), CHUNK):
@@ -200,9 +228,9 @@ def _stable_floor(
             f"SELECT rowid, id FROM causal_edges WHERE rowid IN ({', '.join('?' * len(chunk))})", chunk
         ).fetchall())  # fmt: skip
         present = [r for r in chunk if r in found]
-        hashes = dict(zip(present, hash_strings([found[r] for r in present]).tolist(), strict=True))
+        by_rowid = dict(zip(present, hash_strings([found[r] for r in present]).tolist(), strict=True))
         for r in chunk:  # descending
-            if hashes.get(r) == want[r]:
+            if by_rowid.get(r) == want[r]:
                 return r
     return 0
 
@@ -232,9 +260,9 @@ def _apply(
     mem_rows: list[tuple],
     reload_memories: bool,
     floor: int,
-    touched: Sequence[int],
+    hits: _Hits,
     rows: list[tuple],
-    moved: np.ndarray,
+    busy: np.ndarray,
     filters: Filters,
 ) -> GraphData:
     # 1. nodes, and the (monotone) map from old node index to new node index (-1: gone)
@@ -277,12 +305,15 @@ def _apply(
         remap = None
 
     # 2. old edges that survive: not re-read, not moved, endpoints still present, id nowhere else
-    keep = (data.erowid <= floor) & ~moved
-    if len(touched):
-        keep &= ~_isin(data.erowid, np.asarray(touched, dtype=np.int64))
+    # Named by rowid: re-read (or gone). Named by id: moved (re-stored elsewhere: INSERT OR REPLACE),
+    # or also named by rowid. An id lives in one row: a re-read row's id drops its old copy, and the
+    # re-read ids are the changed ones but for rows above the floor, whose old copies go anyway.
+    keep = data.erowid <= floor
+    keep[hits.by_id] = keep[hits.by_rowid] = False
     row_hash = hash_strings([r[1] for r in rows])
-    if len(rows):
-        keep &= ~_isin(data.edge_hashes(), row_hash)  # an id lives in one row: the re-read one wins
+    extra = np.setdiff1d(row_hash, busy)
+    if len(extra):
+        keep &= ~_isin(data.edge_hashes(), extra)
     rows, row_hash = _filtered(rows, row_hash, filters)
     src, dst = data.src, data.dst
     if remap is not None:
@@ -308,14 +339,14 @@ def _apply(
     new = [(r, e, h) for r, e, h, good in zip(rows, ends, row_hash.tolist(), ok, strict=True) if good]
 
     old_cols = {
-        "src": src.astype(np.int32)[keep],
-        "dst": dst.astype(np.int32)[keep],
-        "weight": data.weight[keep],
-        "created": data.created[keep],
-        "etype": (type_remap[data.etype] if len(data.etype) else data.etype)[keep],
-        "erowid": data.erowid[keep],
-        "ehash": data.edge_hashes()[keep],
-        "eid": data.eid[keep],
+        "src": src.astype(np.int32, copy=False),
+        "dst": dst.astype(np.int32, copy=False),
+        "weight": data.weight,
+        "created": data.created,
+        "etype": type_remap[data.etype] if len(data.etype) else data.etype,
+        "erowid": data.erowid,
+        "ehash": data.edge_hashes(),
+        "eid": data.eid,
     }
     edge_ids = data.edge_ids.append([r[1] for r, _, _ in new])
     new_cols = {
@@ -328,9 +359,8 @@ def _apply(
         "ehash": [h for _, _, h in new],
         "eid": np.arange(len(data.edge_ids), len(edge_ids)),
     }
-    cols = _merge(
-        old_cols, {k: np.asarray(v, dtype=old_cols[k].dtype) for k, v in new_cols.items()}, len(node_ids)
-    )
+    new_arrays = {k: np.asarray(v, dtype=old_cols[k].dtype) for k, v in new_cols.items()}
+    cols: dict[str, Any] = _merge(old_cols, keep, new_arrays, search=remap is None)
     if len(edge_ids) > 2 * len(cols["eid"]) + 1024:  # mostly ids of edges gone since: pack the live ones
         edge_ids = edge_ids.take(cols["eid"])
         cols["eid"] = np.arange(len(edge_ids), dtype=cols["eid"].dtype)
@@ -340,21 +370,86 @@ def _apply(
     )  # fmt: skip
 
 
-def _merge(old: dict[str, np.ndarray], new: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-    """Insert the (few) new edges into the canonically sorted old ones: O(E) copies, no sort of E."""
-    if len(new["src"]) == 0:
+def _descending(weight: float) -> float:
+    """The sort key of a weight in canonical order: ``-weight``, a weight that is not a number last
+    (as numpy's sorts place NaN)."""
+    return -weight if weight == weight else math.inf
+
+
+#: Above this many re-read edges, the merge sorts keys of every edge instead of a search per edge.
+MERGE_SEARCH_MAX = 20_000
+
+
+def _merge(
+    old: dict[str, np.ndarray], keep: np.ndarray, new: dict[str, np.ndarray], search: bool = True
+) -> dict[str, np.ndarray]:
+    """The old edges that ``keep`` holds, with the (few) new ones inserted in canonical order.
+
+    O(E) copies and no sort of E: each output column is written once, as runs of the old column
+    between the dropped and inserted positions (every new array costs its page faults, which on a
+    virtual machine is most of the price of a copy). ``search=False`` (old endpoints remapped, with
+    -1 for memories gone: no longer sorted) or many new edges: keys of every kept edge are searched.
+    """
+    if len(new["src"]) == 0 and keep.all():
         return old
     order = np.lexsort((new["erowid"], -new["weight"], new["dst"], new["src"]))
     new = {k: v[order] for k, v in new.items()}
-    key_old = old["src"].astype(np.int64) * n + old["dst"]
-    key_new = new["src"].astype(np.int64) * n + new["dst"]
-    lo = np.searchsorted(key_old, key_new, "left")
-    hi = np.searchsorted(key_old, key_new, "right")
+    src, dst, w_old, r_old = old["src"], old["dst"], old["weight"], old["erowid"]
+    drop = np.flatnonzero(~keep)
+    if not search or len(new["src"]) > MERGE_SEARCH_MAX:  # a vectorised search over every edge's key
+        n = int(max(src.max(initial=0), dst.max(initial=0), new["src"].max(initial=0), new["dst"].max(initial=0))) + 1
+        kept = {k: v[keep] for k, v in old.items()}
+        key_old = kept["src"].astype(np.int64) * n + kept["dst"]
+        key_new = new["src"].astype(np.int64) * n + new["dst"]
+        lo, hi = np.searchsorted(key_old, key_new, "left"), np.searchsorted(key_old, key_new, "right")
+        at = _place(lo, hi, new, kept["weight"], kept["erowid"])
+        return {k: np.insert(kept[k], at, new[k]) for k in kept}
+    # few: find each new edge's place among all old edges (sorted by src, then dst), then splice
+    lo = np.searchsorted(src, new["src"], "left")
+    hi = np.searchsorted(src, new["src"], "right")
+    for i, (a, b, v) in enumerate(zip(lo.tolist(), hi.tolist(), new["dst"].tolist(), strict=True)):
+        run = dst[a:b]
+        lo[i], hi[i] = a + np.searchsorted(run, v, "left"), a + np.searchsorted(run, v, "right")
+    at_full = _place(lo, hi, new, w_old, r_old)
+    segments, new_pos, total = _splice_plan(len(src), drop, at_full)
+    out = {}
+    for k, column in old.items():
+        merged = np.empty(total, dtype=column.dtype)
+        for to, start, length in segments:
+            merged[to : to + length] = column[start : start + length]
+        merged[new_pos] = new[k]
+        out[k] = merged
+    return out
+
+
+def _place(lo: np.ndarray, hi: np.ndarray, new: dict[str, np.ndarray], w_old: np.ndarray, r_old: np.ndarray) -> np.ndarray:
+    """Insertion points: before the first old edge of the same pair that sorts after the new one by
+    ``(-weight, rowid)`` (parallel edges), else at the pair's place."""
     at = lo.copy()
-    w_old, r_old = old["weight"], old["erowid"]
-    for i in np.flatnonzero(hi > lo).tolist():  # parallel edges of an existing pair: place by (-w, rowid)
-        j, w, r = int(lo[i]), float(new["weight"][i]), int(new["erowid"][i])
-        while j < hi[i] and (-w_old[j], r_old[j]) < (-w, r):
+    for i in np.flatnonzero(hi > lo).tolist():
+        j, w, r = int(lo[i]), _descending(float(new["weight"][i])), int(new["erowid"][i])
+        while j < hi[i] and (_descending(float(w_old[j])), r_old[j]) < (w, r):
             j += 1
         at[i] = j
-    return {k: np.insert(old[k], at, new[k]) for k in old}
+    return at
+
+
+def _splice_plan(n_old: int, drop: np.ndarray, at: np.ndarray) -> tuple[list[tuple[int, int, int]], np.ndarray, int]:
+    """Runs ``(output start, old start, length)`` of the kept old rows, the output positions of the
+    new rows (inserted before old position ``at[i]``, ``at`` ascending), and the output length."""
+    dropped = set(drop.tolist())
+    bounds = sorted({0, n_old, *dropped, *(d + 1 for d in dropped), *at.tolist()})
+    inserts = at.tolist()
+    segments, new_pos = [], np.empty(len(inserts), dtype=np.int64)
+    out, k = 0, 0
+    for b, e in zip(bounds[:-1], bounds[1:], strict=True):
+        while k < len(inserts) and inserts[k] == b:
+            new_pos[k] = out
+            out, k = out + 1, k + 1
+        if b not in dropped:
+            segments.append((out, b, e - b))
+            out += e - b
+    while k < len(inserts):  # after the last old row
+        new_pos[k] = out
+        out, k = out + 1, k + 1
+    return segments, new_pos, out

@@ -191,9 +191,10 @@ def read_edges(con: Any, req: dict[str, Any]) -> dict[str, Any]:
         False,
     )
     names_of = _type_names(con, req)
-    e = con.execute("SELECT hf, ht, w, c, r, h, th, id FROM omega_edges").fetchnumpy()
+    con.execute("SET preserve_insertion_order = true")  # the reads below see the table in one order
+    e = con.execute("SELECT hf, ht, w, c, r, h, th, strlen(id) AS l FROM omega_edges").fetchnumpy()
+    ids = _write_ids(con, req["out"], np.asarray(e["l"], dtype=np.int64))
     con.execute("DROP TABLE omega_edges")
-    ids, lengths = _joined(e["id"])
     names = sorted(names_of)
     name_hash = np.array([names_of[t] for t in names], dtype=np.uint64)
     by_hash = np.argsort(name_hash)
@@ -208,23 +209,35 @@ def read_edges(con: Any, req: dict[str, Any]) -> dict[str, Any]:
             "r": _ints(e, "r", np.int64),
             "h": np.ascontiguousarray(e["h"], dtype=np.uint64),
             "code": np.ascontiguousarray(code, dtype=np.int16),
-            "ids": ids,
-            **({} if lengths is None else {"id_lengths": lengths}),
+            "id_lengths": np.asarray(e["l"], dtype=np.int64),
+            **ids,
         },
         "type_names": names,
     }
 
 
-def _joined(ids: Any) -> tuple[Any, Any]:
-    """The ids as UTF-8, each followed by the separator byte (see ``_strings.StringStore``), and their
-    byte lengths when some id holds the separator (else None)."""
+#: DuckDB writes the edge ids one per line, unquoted: no Python string is made for them.
+IDS_COPY = (
+    "COPY (SELECT id FROM omega_edges) TO '{path}' "
+    "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')"
+)
+
+
+def _write_ids(con: Any, out: str, lengths: Any) -> dict[str, Any]:
+    """The edge ids, in the table's order, as the file ``ids_edges.bin``: each id's UTF-8 bytes and a
+    newline. Checked against the ids' byte lengths; when DuckDB wrote anything else (a quoted or
+    escaped id), the ids are fetched and written by this process instead. Returns the part's extra
+    arrays: ``ids_plain`` (1 when no id holds a newline)."""
     import numpy as np
 
-    text = SEPARATOR.join(ids) + SEPARATOR if len(ids) else ""
-    lengths = None
-    if text.count(SEPARATOR) != len(ids):
-        lengths = np.array([len(i.encode("utf-8")) for i in ids], dtype=np.int64)
-    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8), lengths
+    path = os.path.join(out, "ids_edges.bin")
+    _run(con, IDS_COPY.replace("{path}", _quote(path)))
+    if os.path.getsize(path) != int(lengths.sum()) + len(lengths):
+        ids = con.execute("SELECT id FROM omega_edges").fetchnumpy()["id"]
+        with open(path, "wb") as fh:
+            fh.write(b"".join(i.encode("utf-8") + b"\n" for i in ids))
+    multiline = con.execute("SELECT count(*) FROM omega_edges WHERE contains(id, chr(10))").fetchone()[0]
+    return {"ids_plain": np.array([multiline == 0], dtype=np.uint8)}
 
 
 def _quote(text: str) -> str:
@@ -320,7 +333,7 @@ def _receive(child: Any, out: str, state: SnapshotState) -> GraphData | None:
     if child.wait() != 0:
         raise _ChildFailed("exit")
     assert nodes is not None
-    return _assemble(nodes, _read_part(out, "edges"), state)
+    return _assemble(nodes, _read_part(out, "edges"), state, out)
 
 
 def _package_roots() -> list[str]:
@@ -376,7 +389,7 @@ def _read_nodes(out: str) -> dict[str, Any] | None:
     return meta
 
 
-def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState) -> GraphData:
+def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState, out: str) -> GraphData:
     """The two parts as a :class:`GraphData` in canonical edge order.
 
     Endpoint hashes become node indices in two threads (the lookups release the GIL); an endpoint
@@ -390,9 +403,9 @@ def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState
     from .snapshot import GraphData
 
     arrays, index = edges["arrays"], nodes["index"]
-    raw, lengths = arrays.pop("ids"), arrays.pop("id_lengths", None)
-    store = StringStore.from_joined(raw, len(arrays["r"])) if lengths is None else (
-        StringStore.from_lengths(raw, lengths))  # fmt: skip
+    lengths, plain = arrays.pop("id_lengths"), bool(arrays.pop("ids_plain")[0])
+    ids = _map(os.path.join(out, "ids_edges.bin"), np.dtype(np.uint8), int(lengths.sum()) + len(lengths))
+    store = StringStore.from_lengths(ids, lengths, sep=0x0A, plain=plain)
     with ThreadPoolExecutor(2) as pool:
         src, dst = pool.map(index.get_indexer, (arrays["hf"], arrays["ht"]))
     keep = (src >= 0) & (dst >= 0)
@@ -413,7 +426,7 @@ def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState
         etype=arrays["code"],
         erowid=arrays["r"],
         eid=eid,
-        edge_ids=StringStore(np.array(store.buffer), store.starts, store.plain),  # owned, not mapped
+        edge_ids=store,  # mapped: the file's pages stay when the folder is removed
         type_names=edges["type_names"],
         state=state,
         ehash=arrays["h"],

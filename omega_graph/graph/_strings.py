@@ -5,7 +5,8 @@ an id costs its UTF-8 bytes, one separator byte and an 8-byte offset, and the st
 arrays that a cache file can hold and map as they are.
 
 Layout: item ``i`` is ``buffer[starts[i] : starts[i + 1] - 1]``; each item is followed by one
-:data:`SEPARATOR` byte (``"\\x1f"``, the ASCII unit separator), so when no item holds that byte
+separator byte ``sep`` (by default ``0x1f``, :data:`SEPARATOR`, the ASCII unit separator; a store
+read from a file written by DuckDB ends its items with newlines), so when no item holds that byte
 (``plain``) the whole store splits into a list in one C call.
 
 Examples
@@ -39,6 +40,7 @@ class StringStore:
     buffer: np.ndarray  # uint8
     starts: np.ndarray  # int64, one more than the items
     plain: bool = True  # no item holds the separator byte
+    sep: int = _SEP  # the byte after each item
 
     @classmethod
     def from_strings(cls, values: Iterable[str]) -> StringStore:
@@ -67,14 +69,21 @@ class StringStore:
         return cls(buffer, starts)
 
     @classmethod
-    def from_lengths(cls, data: bytes | np.ndarray, lengths: np.ndarray) -> StringStore:
-        """The store of items of the given UTF-8 byte ``lengths``, each followed by a separator."""
+    def from_lengths(
+        cls, data: bytes | np.ndarray, lengths: np.ndarray, sep: int = _SEP, plain: bool | None = None
+    ) -> StringStore:
+        """The store of items of the given UTF-8 byte ``lengths``, each followed by the byte ``sep``.
+
+        ``plain`` (no item holds ``sep``) is found by a pass over the bytes unless the caller knows it.
+        """
         buffer = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
         starts = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(np.asarray(lengths, dtype=np.int64) + 1, out=starts[1:])
         if starts[-1] != len(buffer):
             raise ValueError(f"lengths cover {int(starts[-1])} bytes of {len(buffer)}")
-        return cls(buffer, starts, plain=bool(np.count_nonzero(buffer == _SEP) == len(lengths)))
+        if plain is None:
+            plain = bool(np.count_nonzero(buffer == sep) == len(lengths))
+        return cls(buffer, starts, plain, sep)
 
     def __len__(self) -> int:
         return len(self.starts) - 1
@@ -91,7 +100,7 @@ class StringStore:
         if len(self) == 0:
             return []
         if self.plain:
-            return self.buffer[: self.starts[-1] - 1].tobytes().decode("utf-8").split(SEPARATOR)
+            return self.buffer[: self.starts[-1] - 1].tobytes().decode("utf-8").split(chr(self.sep))
         return self.at(range(len(self)))
 
     def take(self, positions: Sequence[int] | np.ndarray) -> StringStore:
@@ -102,22 +111,24 @@ class StringStore:
         np.cumsum(size, out=starts[1:])
         source = np.repeat(self.starts[pos] - starts[:-1], size)
         source += np.arange(len(source), dtype=np.int64)
-        return StringStore(self.buffer[source], starts, self.plain)
+        return StringStore(self.buffer[source], starts, self.plain, self.sep)
 
     def append(self, values: Sequence[str]) -> StringStore:
         """A new store: these items, then ``values``."""
         if len(values) == 0:
             return self
-        more = StringStore.from_strings(values)
+        more = _slow(values, self.sep)
         starts = np.concatenate([self.starts[:-1], more.starts + self.starts[-1]])
-        return StringStore(np.concatenate([self.buffer, more.buffer]), starts, self.plain and more.plain)
+        return StringStore(np.concatenate([self.buffer, more.buffer]), starts, self.plain and more.plain, self.sep)
 
     @property
     def nbytes(self) -> int:
         return int(self.buffer.nbytes + self.starts.nbytes)
 
 
-def _slow(values: Sequence[str]) -> StringStore:
+def _slow(values: Sequence[str], sep: int = _SEP) -> StringStore:
+    """Item by item: for items that may hold the separator (and the few of an append)."""
     encoded = [v.encode("utf-8") for v in values]
     lengths = np.array([len(e) for e in encoded], dtype=np.int64)
-    return StringStore.from_lengths(b"".join(e + b"\x1f" for e in encoded), lengths)
+    end = bytes([sep])
+    return StringStore.from_lengths(b"".join(e + end for e in encoded), lengths, sep)

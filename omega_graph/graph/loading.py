@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatabaseError
+from ..errors import DatabaseError, DataQualityWarning
 from . import _scan
 from .snapshot import MISSING_INT, BadValues, GraphData, SnapshotState
 
@@ -289,8 +289,6 @@ def warn_bad_values(bad: tuple[BadValues, ...]) -> None:
     """One :class:`~omega_graph.analytics.DataQualityWarning` listing every column with bad values."""
     if not bad:
         return
-    from ..analytics import DataQualityWarning
-
     parts = [f"{b.describe()}: {_CONSEQUENCE[(b.table, b.column)]}" for b in bad]
     warnings.warn(
         "causal graph snapshot: stored values of the wrong type or range; " + "; ".join(parts),

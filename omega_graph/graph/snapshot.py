@@ -65,6 +65,8 @@ __all__ = [
     "unpack_pairs",
 ]
 
+#: Fewer edges than this: build in this thread (starting threads costs more than they save).
+PARALLEL_MIN = 200_000
 #: Stands for a ``tier`` or ``created_at`` that was not stored as an integer (SQLite is dynamically typed).
 MISSING_INT = -(2**63)
 
@@ -137,9 +139,27 @@ class BadValues:
 _PLURAL = {"weight": "weights", "created_at": "timestamps"}
 
 
-def _ints(values: list[int | None]) -> np.ndarray:
+def _ints(values: Sequence[int | None]) -> np.ndarray:
     """int64 array; None (a value of the wrong type) becomes :data:`MISSING_INT`."""
-    return np.array([MISSING_INT if v is None else v for v in values], dtype=np.int64)
+    try:
+        return np.array(values, dtype=np.int64)
+    except TypeError:  # some None
+        return np.array([MISSING_INT if v is None else v for v in values], dtype=np.int64)
+
+
+def _lookup(index: dict[str, int], keys: Sequence[str]) -> np.ndarray:
+    """``index[key]`` for each key, -1 for a key it lacks."""
+    try:
+        return np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
+    except KeyError:  # an endpoint that is no memory (foreign keys off)
+        return np.fromiter((index.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+
+
+def _columns(rows: Sequence[tuple], width: int) -> list[Sequence[Any]]:
+    """The rows' columns (each one pass in C)."""
+    from operator import itemgetter
+
+    return [list(map(itemgetter(i), rows)) for i in range(width)]
 
 
 def pair_order(major: np.ndarray, minor: np.ndarray, n: int, with_keys: bool = False) -> Any:
@@ -241,26 +261,32 @@ class GraphData:
         from_id, to_id, weight, edge_type, created_at)``. Edges whose endpoint is not a node are left out
         (only files written with foreign keys off can hold them). None stands for a value of the wrong
         type: NaN for ``importance`` and ``weight``, :data:`MISSING_INT` for ``tier`` and ``created_at``."""
+        import pandas as pd
+
         node_rows = sorted(nodes, key=lambda r: r[1])
-        node_ids = [r[1] for r in node_rows]
-        index = {m: i for i, m in enumerate(node_ids)}
-        kept = [e for e in edges if e[2] in index and e[3] in index]
-        type_names = sorted({e[5] for e in kept})
-        code = {t: i for i, t in enumerate(type_names)}
+        rowid, ids, tier, importance = _columns(node_rows, 4)
+        node_ids = list(ids)
+        index = dict(zip(node_ids, range(len(node_ids)), strict=True))
+        erow, eids, ends_from, ends_to, weight, types, created = _columns(
+            edges if isinstance(edges, Sequence) else list(edges), 7
+        )
+        src, dst = _lookup(index, ends_from), _lookup(index, ends_to)
+        keep = np.flatnonzero((src >= 0) & (dst >= 0))
+        codes, names = pd.factorize(pd.Series(types, dtype=object).iloc[keep], sort=True)
         data = cls(
             node_ids=node_ids,
-            node_rowid=np.array([r[0] for r in node_rows], dtype=np.int64),
-            tier=_ints([r[2] for r in node_rows]),
-            importance=np.array([r[3] for r in node_rows], dtype=np.float64),  # None -> NaN
-            src=np.array([index[e[2]] for e in kept], dtype=np.int32),
-            dst=np.array([index[e[3]] for e in kept], dtype=np.int32),
-            weight=np.array([e[4] for e in kept], dtype=np.float64),
-            created=_ints([e[6] for e in kept]),
-            etype=np.array([code[e[5]] for e in kept], dtype=np.int16),
-            erowid=np.array([e[0] for e in kept], dtype=np.int64),
-            eid=np.arange(len(kept), dtype=np.int32),
-            edge_ids=StringStore.from_strings([e[1] for e in kept]),
-            type_names=type_names,
+            node_rowid=np.array(rowid, dtype=np.int64),
+            tier=_ints(tier),
+            importance=np.array(importance, dtype=np.float64),  # None -> NaN
+            src=src[keep].astype(np.int32),
+            dst=dst[keep].astype(np.int32),
+            weight=np.array(weight, dtype=np.float64)[keep],
+            created=_ints(created)[keep],
+            etype=codes.astype(np.int16),
+            erowid=np.array(erow, dtype=np.int64)[keep],
+            eid=np.arange(len(keep), dtype=np.int32),
+            edge_ids=StringStore.from_strings([eids[i] for i in keep.tolist()] if len(keep) < len(eids) else eids),
+            type_names=[str(t) for t in names],
             state=state,
         )
         return data.sorted_edges()
@@ -276,8 +302,11 @@ class GraphData:
         names = ["weight", "created", "etype", "erowid", "eid"]  # new arrays, also when already in order
         if self.ehash is not None:
             names.append("ehash")
-        with ThreadPoolExecutor(2) as pool:  # random gathers, memory-bound: numpy's take releases the GIL
-            taken = list(pool.map(lambda name: np.take(getattr(self, name), order), names))
+        if len(order) < PARALLEL_MIN:
+            taken = [np.take(getattr(self, name), order) for name in names]
+        else:
+            with ThreadPoolExecutor(2) as pool:  # random gathers, memory-bound: numpy's take releases the GIL
+                taken = list(pool.map(lambda name: np.take(getattr(self, name), order), names))
         for name, values in zip(names, taken, strict=True):
             setattr(self, name, values)
         self.src, self.dst = unpack_pairs(key, self.n_nodes)  # sorted already: no gather
@@ -395,6 +424,10 @@ class GraphData:
             if usable:
                 self.cost_matrix(reverse)
 
+        if self.n_edges < PARALLEL_MIN:
+            side(False)
+            side(True)
+            return self
         with ThreadPoolExecutor(2) as pool:
             for done in [pool.submit(side, False), pool.submit(side, True)]:
                 done.result()

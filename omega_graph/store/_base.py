@@ -329,12 +329,35 @@ class StoreBase:
 
     # ----- other layers --------------------------------------------------------------------------
     def causal_graph(
-        self, min_weight: float = 0.0, edge_types: list[str] | None = None, as_of: int | None = None
+        self,
+        min_weight: float = 0.0,
+        edge_types: list[str] | None = None,
+        as_of: int | None = None,
+        *,
+        cache: bool = True,
     ) -> CausalGraph:
-        """A snapshot of the causal edges for path and influence questions (see :mod:`omega_graph.graph`)."""
+        """A snapshot of the causal edges for path and influence questions (see :mod:`omega_graph.graph`).
+
+        ``cache=False`` bypasses the persisted snapshot (see :class:`~omega_graph.graph.CausalGraph`).
+        """
         from ..graph import CausalGraph
 
-        return CausalGraph(self, min_weight=min_weight, edge_types=edge_types, as_of=as_of)
+        return CausalGraph(self, min_weight=min_weight, edge_types=edge_types, as_of=as_of, cache=cache)
+
+    def clear_graph_cache(self) -> int:
+        """Remove this store's persisted graph snapshot (a derived cache; see ``causal_graph``).
+
+        Returns the number of cache files removed (0 or 1; always 0 for an in-memory store).
+
+        >>> from omega_graph import OmegaStore
+        >>> OmegaStore.new_in_memory().clear_graph_cache()
+        0
+        """
+        if self._path is None:
+            return 0
+        from ..graph import _cache
+
+        return _cache.clear(self._path)
 
     def analytics(self) -> Analytics:
         """DuckDB statistics over this store's file (see :mod:`omega_graph.analytics`)."""
