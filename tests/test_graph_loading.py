@@ -375,7 +375,8 @@ def test_pair_order_is_a_stable_sort_by_pair(pairs: list[tuple[int, int]]) -> No
 # ----- a store writing in the same process ----------------------------------------------------------
 WRITER_SCRIPT = textwrap.dedent(
     """
-    import sys, threading, time
+    import logging, sys, threading, time
+    logging.basicConfig(level=logging.INFO)  # a child that fails says why on stderr
     from omega_graph.graph import CausalGraph
     from omega_graph.models import StoredMemory
     from omega_graph.store import OmegaStore
@@ -429,7 +430,7 @@ def test_loading_through_duckdb_while_this_process_writes(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr[-2000:]  # a SIGBUS here was the in-process scanner
     loads, through_duckdb = map(int, done.stdout.split())
-    assert loads >= 3 and through_duckdb == loads  # the fast path holds under the writer
+    assert loads >= 3 and through_duckdb == loads, done.stderr[-3000:]  # the fast path held under the writer
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert conn.execute("SELECT count(*) FROM causal_edges").fetchone() == (6000,)

@@ -25,7 +25,12 @@ store is read in full and the entry rewritten:
 
 Writing never fails a load: an unwritable or full cache folder warns once
 (:class:`~omega_graph.errors.CacheWarning`) and the snapshot is used as read. The entry is written
-in a background thread after the snapshot is returned (the arrays are never modified in place).
+in a background thread after the snapshot is returned (the arrays are never modified in place; the
+interpreter waits for it at exit). Stores below :data:`CACHE_MIN_EDGES` edges are not cached: they
+are read in full about as fast. The folder stays under a byte budget (4 GiB or a quarter of the
+free disk, whichever is smaller; ``OMEGA_GRAPH_CACHE_MAX_BYTES`` overrides it), the least recently
+used entries going first. An entry is about 200 bytes per edge (the arrays, the edge ids, both
+directions' structures).
 
 Location: ``$OMEGA_GRAPH_CACHE_DIR`` if set, else the user's cache folder (``~/.cache/omega-graph``
 on Linux, ``~/Library/Caches/omega-graph`` on macOS, ``%LOCALAPPDATA%\\omega-graph\\Cache`` on
@@ -196,22 +201,23 @@ def _save(path: Any, data: GraphData, expect: dict[str, Any], source: Source) ->
     data.edge_hashes()
     with source.read() as conn:
         fingerprint = _fingerprint(conn, data.state)
-    arrays, meta = _to_entry(data, {**expect, "fingerprint": fingerprint})
 
-    def write() -> None:
+    def write() -> None:  # the arrays are never modified in place, so this thread may read them
+        arrays, meta = _to_entry(data, {**expect, "fingerprint": fingerprint})
         if not _cachefile.write(path, arrays, meta):
             _LOG.info("graph cache entry %s not written", path)
 
     thread = threading.Thread(target=write, name="omega-graph-cache-write")
     thread.start()
-    _writers.append(thread)
+    _writers[:] = [t for t in _writers if t.is_alive()] + [thread]
 
 
 def _to_entry(data: GraphData, expect: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     nodes = data._cache.get("node_store") or StringStore.from_strings(data.node_ids)
     arrays: dict[str, np.ndarray] = {name: getattr(data, name) for name in _COLUMNS}
-    arrays.update(node_ids=nodes.buffer, node_starts=nodes.starts, edge_ids=data.edge_ids.buffer,
-                  edge_starts=data.edge_ids.starts, ehash=data.edge_hashes())  # fmt: skip
+    edges = data.edge_ids.flat()
+    arrays.update(node_ids=nodes.buffer, node_starts=nodes.starts, edge_ids=edges.buffer,
+                  edge_starts=edges.starts, ehash=data.edge_hashes())  # fmt: skip
     for side in ("forward", "backward"):
         adj = data._cache[side]
         arrays.update({f"{side}_{k}": getattr(adj, k) for k in _ADJACENCY})
@@ -226,7 +232,7 @@ def _to_entry(data: GraphData, expect: dict[str, Any]) -> tuple[dict[str, np.nda
         "state": dataclasses.asdict(data.state),
         "type_names": data.type_names,
         "node_ids": [nodes.plain, nodes.sep],
-        "edge_ids": [data.edge_ids.plain, data.edge_ids.sep],
+        "edge_ids": [edges.plain, edges.sep],
         "loader": data.loader,
     }
     return arrays, meta

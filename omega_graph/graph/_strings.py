@@ -16,6 +16,9 @@ Examples
 (3, 'é2', ['e1', 'é2', ''])
 >>> s.take([2, 0]).tolist(), s.append(["x"]).tolist()
 (['', 'e1'], ['e1', 'é2', '', 'x'])
+>>> t = s.append(["x"]).append(["y\x1fz"])  # appended items share the buffer, in a tail
+>>> len(t), t[4], t.tail is not None, t.flat().tolist()[3:]
+(5, 'y\\x1fz', True, ['x', 'y\\x1fz'])
 >>> StringStore.from_strings(["a\\x1fb"]).tolist()  # an item holding the separator
 ['a\\x1fb']
 """
@@ -41,6 +44,7 @@ class StringStore:
     starts: np.ndarray  # int64, one more than the items
     plain: bool = True  # no item holds the separator byte
     sep: int = _SEP  # the byte after each item
+    tail: StringStore | None = None  # items appended since (see append), after these
 
     @classmethod
     def from_strings(cls, values: Iterable[str]) -> StringStore:
@@ -86,9 +90,12 @@ class StringStore:
         return cls(buffer, starts, plain, sep)
 
     def __len__(self) -> int:
-        return len(self.starts) - 1
+        return len(self.starts) - 1 + (0 if self.tail is None else len(self.tail))
 
     def __getitem__(self, i: int) -> str:
+        own = len(self.starts) - 1
+        if i >= own and self.tail is not None:
+            return self.tail[i - own]
         return self.buffer[self.starts[i] : self.starts[i + 1] - 1].tobytes().decode("utf-8")
 
     def at(self, positions: Iterable[int]) -> list[str]:
@@ -97,14 +104,26 @@ class StringStore:
 
     def tolist(self) -> list[str]:
         """Every item, in order."""
+        if self.tail is not None:
+            return self.flat().tolist()
         if len(self) == 0:
             return []
         if self.plain:
             return self.buffer[: self.starts[-1] - 1].tobytes().decode("utf-8").split(chr(self.sep))
         return self.at(range(len(self)))
 
+    def flat(self) -> StringStore:
+        """The same items in one buffer (appended items included)."""
+        if self.tail is None:
+            return self
+        tail = self.tail.flat()
+        starts = np.concatenate([self.starts[:-1], tail.starts + self.starts[-1]])
+        return StringStore(np.concatenate([self.buffer, tail.buffer]), starts, self.plain and tail.plain, self.sep)
+
     def take(self, positions: Sequence[int] | np.ndarray) -> StringStore:
         """A new store of the items at ``positions``, in that order (one pass over their bytes)."""
+        if self.tail is not None:
+            return self.flat().take(positions)
         pos = np.asarray(positions, dtype=np.int64)
         size = self.starts[pos + 1] - self.starts[pos]  # bytes with the separator
         starts = np.zeros(len(pos) + 1, dtype=np.int64)
@@ -114,16 +133,16 @@ class StringStore:
         return StringStore(self.buffer[source], starts, self.plain, self.sep)
 
     def append(self, values: Sequence[str]) -> StringStore:
-        """A new store: these items, then ``values``."""
+        """A new store: these items, then ``values``. The (large) buffer is shared, not copied: the new
+        items go to a small ``tail`` (a snapshot caught up through a few changes copies only those)."""
         if len(values) == 0:
             return self
-        more = _slow(values, self.sep)
-        starts = np.concatenate([self.starts[:-1], more.starts + self.starts[-1]])
-        return StringStore(np.concatenate([self.buffer, more.buffer]), starts, self.plain and more.plain, self.sep)
+        tail = _slow(values, self.sep) if self.tail is None else self.tail.append(values).flat()
+        return StringStore(self.buffer, self.starts, self.plain, self.sep, tail)
 
     @property
     def nbytes(self) -> int:
-        return int(self.buffer.nbytes + self.starts.nbytes)
+        return int(self.buffer.nbytes + self.starts.nbytes) + (0 if self.tail is None else self.tail.nbytes)
 
 
 def _slow(values: Sequence[str], sep: int = _SEP) -> StringStore:
