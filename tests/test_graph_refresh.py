@@ -200,6 +200,19 @@ def test_edge_ids_are_those_of_the_snapshot(store: OmegaStore) -> None:
     assert keys == {"e1", "e2", "e3", "e4", "e5", "e6"}
 
 
+def test_refresh_of_memory_attributes_keeps_the_derived_structures(store: OmegaStore) -> None:
+    """A tier or importance change rebuilds nothing: the adjacency and matrices stay those built."""
+    g = store.causal_graph()
+    g.strongest_path("m0", "m2")
+    forward, cost = g._data.forward(), g._data.cost_matrix(True)
+    store.store_memory(memory("m2", 7))
+    refreshed = g.refresh()
+    assert refreshed._data.forward() is forward and refreshed._data.cost_matrix(True) is cost
+    assert_same(refreshed, store.causal_graph())
+    store.store_causal_edge(edge("e1", "m0", "m1", 0.3))  # an edge change rebuilds them
+    assert g.refresh()._data.forward() is not forward
+
+
 def answers(g: CausalGraph) -> tuple:
     """Everything a snapshot answers, as plain values."""
     nx_g = g.to_networkx()

@@ -364,10 +364,14 @@ def _apply(
     if len(edge_ids) > 2 * len(cols["eid"]) + 1024:  # mostly ids of edges gone since: pack the live ones
         edge_ids = edge_ids.take(cols["eid"])
         cols["eid"] = np.arange(len(edge_ids), dtype=cols["eid"].dtype)
-    return GraphData(
+    new_data = GraphData(
         node_ids=node_ids, node_rowid=node_rowid, tier=tier, importance=importance,
         edge_ids=edge_ids, type_names=type_names, state=state, **cols,
     )  # fmt: skip
+    if node_ids is data.node_ids and all(cols[k] is getattr(data, k) for k in ("src", "dst", "weight", "erowid")):
+        # the same memories and edges (only attributes changed): every derived structure still holds
+        new_data._cache.update(data._cache)
+    return new_data
 
 
 def _descending(weight: float) -> float:
