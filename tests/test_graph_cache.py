@@ -428,6 +428,18 @@ def test_cli_cache_clear(store_path: Path) -> None:
     assert "removed 1" in done.stdout and not entry(store_path).exists()
 
 
+@pytest.mark.parametrize("args, code, says", [([], 2, "give DB or --all"), (["--all"], 0, "removed 2")])
+def test_cli_cache_clear_all_or_a_usage_error(store_path: Path, args: list[str], code: int, says: str) -> None:
+    other = store_path.with_name("other.db")
+    fill(other)
+    cached(store_path), cached(other)
+    done = subprocess.run(
+        [sys.executable, "-m", "omega_graph", "cache", "clear", *args], capture_output=True, text=True, env=os.environ
+    )  # fmt: skip
+    assert done.returncode == code and says in done.stdout + done.stderr
+    assert entry(store_path).exists() == (code != 0)
+
+
 def test_validation_of_cache_argument(store_path: Path) -> None:
     with OmegaStore(store_path) as s, pytest.raises(ValidationError, match="cache"):
         s.causal_graph(cache="yes")  # type: ignore[arg-type]
