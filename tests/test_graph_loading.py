@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from omega_graph.analytics import DataQualityWarning
 from omega_graph.errors import ValidationError
 from omega_graph.graph import CausalGraph
-from omega_graph.graph.snapshot import MISSING_INT, GraphData, hash_strings, pair_order
+from omega_graph.graph.snapshot import MISSING_INT, GraphData, SnapshotState, hash_strings, pair_order
 from omega_graph.models import StoredCausalEdge, StoredMemory
 from omega_graph.schema import migrate
 from omega_graph.store import OmegaStore
@@ -352,6 +352,36 @@ def test_refresh_warns_about_a_new_bad_value(tmp_path: Path) -> None:
 
 
 # ----- building blocks ------------------------------------------------------------------------------
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 6), st.sampled_from([0.0, 0.25, 0.5, 1.0, math.nan])),
+        max_size=60,
+    )
+)
+def test_the_reverse_order_sorted_with_the_edges_is_the_one_built_later(
+    edges: list[tuple[int, int, float]],
+) -> None:
+    """Large snapshots sort by (dst, src) beside the canonical sort; it must equal the lazy build."""
+    nodes = [(i + 1, f"n{i}", 1, 0.5) for i in range(7)]
+    rows = [(r + 1, f"e{r}", f"n{u}", f"n{v}", None if w != w else w, "causes", 0)
+            for r, (u, v, w) in enumerate(edges)]  # fmt: skip
+    state = SnapshotState(len(rows), 0, 7, 7)
+    lazy = GraphData.from_rows(nodes, rows, state)
+    expected = [a.copy() for a in lazy._reverse()]
+    import omega_graph.graph.snapshot as snapshot
+
+    old, snapshot.PARALLEL_MIN = snapshot.PARALLEL_MIN, 0
+    try:
+        eager = GraphData.from_rows(nodes, rows, state)
+    finally:
+        snapshot.PARALLEL_MIN = old
+    assert "reverse" in eager._cache
+    for got, want in zip(eager._reverse(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(eager.erowid, lazy.erowid)
+
+
 def test_hash_strings_accepts_values_that_are_not_text() -> None:
     assert hash_strings([1, "a"]).tolist() == hash_strings(["1", "a"]).tolist()
     assert len(hash_strings(["x"] * 5)) == 5

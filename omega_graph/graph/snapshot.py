@@ -292,17 +292,23 @@ class GraphData:
         return data.sorted_edges()
 
     def sorted_edges(self) -> GraphData:
-        """Put the edge arrays in canonical ``(src, dst, -weight, rowid)`` order (in place)."""
-        order, key = pair_order(self.src, self.dst, self.n_nodes, with_keys=True)
-        tie = np.flatnonzero(key[1:] == key[:-1]) if len(key) > 1 else np.empty(0, dtype=np.int64)
-        if len(tie):  # parallel edges: strongest first, then the earliest stored
-            slots = np.unique(np.concatenate([tie, tie + 1]))
-            sub = order[slots]
-            order[slots] = sub[np.lexsort((self.erowid[sub], -self.weight[sub], key[slots]))]
+        """Put the edge arrays in canonical ``(src, dst, -weight, rowid)`` order (in place).
+
+        A large snapshot also sorts by ``(dst, src, -weight, rowid)`` at once in a second thread: the
+        reverse order (see :meth:`_reverse`) then costs an inverse permutation instead of a sort.
+        """
+        large = self.n_edges >= PARALLEL_MIN
+        if large:
+            with ThreadPoolExecutor(2) as pool:
+                ahead = pool.submit(self._pair_sort, self.dst, self.src)
+                order, key = self._pair_sort(self.src, self.dst)
+                r_order, r_key = ahead.result()
+        else:
+            order, key = self._pair_sort(self.src, self.dst)
         names = ["weight", "created", "etype", "erowid", "eid"]  # new arrays, also when already in order
         if self.ehash is not None:
             names.append("ehash")
-        if len(order) < PARALLEL_MIN:
+        if not large:
             taken = [np.take(getattr(self, name), order) for name in names]
         else:
             with ThreadPoolExecutor(2) as pool:  # random gathers, memory-bound: numpy's take releases the GIL
@@ -311,7 +317,22 @@ class GraphData:
             setattr(self, name, values)
         self.src, self.dst = unpack_pairs(key, self.n_nodes)  # sorted already: no gather
         self._cache.clear()
+        if large:  # the reverse order in canonical positions: through the inverse of `order`
+            canonical = np.empty(len(order), dtype=np.int64)
+            canonical[order] = np.arange(len(order), dtype=np.int64)
+            self._cache["reverse"] = (canonical[r_order], *unpack_pairs(r_key, self.n_nodes))
         return self
+
+    def _pair_sort(self, major: np.ndarray, minor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions sorted by ``(major, minor, -weight, rowid)`` and their pair keys: a pair sort, then
+        parallel edges strongest first, then the earliest stored."""
+        order, key = pair_order(major, minor, self.n_nodes, with_keys=True)
+        tie = np.flatnonzero(key[1:] == key[:-1]) if len(key) > 1 else np.empty(0, dtype=np.int64)
+        if len(tie):
+            slots = np.unique(np.concatenate([tie, tie + 1]))
+            sub = order[slots]
+            order[slots] = sub[np.lexsort((self.erowid[sub], -self.weight[sub], key[slots]))]
+        return order, key
 
     # ----- sizes and lookups ----------------------------------------------------------------------
     @property
