@@ -205,7 +205,11 @@ def test_random_multigraphs_within_tol_of_the_exact_solve(data: st.DataObject, g
     kw = data.draw(options(nodes))
     store = make_store(nodes, edges)
     with store:
-        frame = store.causal_graph().influence(**kw)
+        try:
+            frame = store.causal_graph().influence(**kw)
+        except ConvergenceError as err:  # max_iter is the count that always suffices: only rounding stops it
+            assert "rounding" in str(err) and kw["tol"] <= kw["alpha"] / (1 - kw["alpha"]) * 1e-13, err
+            return
     tol = kw.pop("tol")
     exact = exact_pagerank(nodes, edges, **kw)
     assert distance(scores(frame), exact)[1] <= tol + SLACK

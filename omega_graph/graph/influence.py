@@ -45,7 +45,7 @@ closed cycles has a line of them); use e.g. 0.99.
 Rounding: the bound holds exactly for the vectors computed; evaluating ``G`` in float64 adds an error
 of about ``1e-16`` times the average in-degree in L1, and the step cannot shrink below that, so the
 smallest reachable ``tol`` is about ``alpha / (1 - alpha)`` times it: around ``1e-14`` at
-``alpha = 0.85``, ``1e-13`` at 0.99. In exact arithmetic the step over the non-dangling
+``alpha = 0.85``, ``1e-13`` to ``1e-12`` at 0.99 (a small graph with heavy nodes has met 1.5e-12). In exact arithmetic the step over the non-dangling
 nodes halves at least every ``ceil(log 4 / log(1 / alpha))`` iterations; when it has not shrunk at all
 over such a window, rounding dominates and ``ConvergenceError`` is raised at once (with the bound that
 was reached and a ``tol`` to ask for) instead of running on to ``max_iter``.
