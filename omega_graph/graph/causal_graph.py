@@ -75,7 +75,7 @@ class CausalGraph:
     times, tiers, importances). Until :meth:`refresh`, writes through any connection, the original
     crate's ``INSERT OR REPLACE`` included, never change an answer or make one fail.
 
-    ``cache`` (file stores of at least ``_cache.CACHE_MIN_EDGES`` edges): reopen from the persisted
+    ``cache`` (file stores of 100,000 edges or more): reopen from the persisted
     snapshot in the user's cache folder and catch up through the change logs, instead of a full read;
     the entry is validated first and rewritten after a full read (see :mod:`omega_graph.graph._cache`
     for what is checked and where it lives). ``cache=False`` neither reads nor writes it. The answers
