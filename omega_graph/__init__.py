@@ -8,9 +8,11 @@
 """
 
 from .errors import (
+    CacheWarning,
     ConflictError,
     ConvergenceError,
     DatabaseError,
+    DataQualityWarning,
     MissingDependencyError,
     NoPathError,
     NotADAGError,
@@ -40,7 +42,6 @@ _LAZY = {
     "Analytics": "omega_graph.analytics",
     "CausalGraph": "omega_graph.graph",
     "CausalPath": "omega_graph.graph",
-    "DataQualityWarning": "omega_graph.analytics",
 }
 
 
@@ -58,6 +59,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Analytics",
+    "CacheWarning",
     "CausalGraph",
     "CausalPath",
     "ConflictError",

@@ -39,6 +39,8 @@ from .errors import SchemaError
 
 __all__ = [
     "CRATE_TABLES",
+    "IDENTITY_SQL",
+    "LOG_TRIGGERS",
     "MIGRATIONS",
     "NEW_IDENTITY_SQL",
     "SCHEMA_VERSION",
@@ -226,6 +228,11 @@ INSERT INTO omega_store_identity(id, identity, created_at)
     WHERE NOT EXISTS (SELECT 1 FROM omega_store_identity);
 """
 
+#: The store's identity (one row; see omega_store_identity).
+IDENTITY_SQL = "SELECT identity FROM omega_store_identity WHERE id = 1"
+#: The triggers that feed the change logs: without them, writes bypass the logs.
+LOG_TRIGGERS = ("omega_edge_log_update", "omega_edge_log_delete", "omega_memory_log_update",
+                "omega_memory_log_delete")  # fmt: skip
 #: Gives the store a new identity (after a restore, its history is no longer the one caches saw).
 NEW_IDENTITY_SQL = (
     "UPDATE omega_store_identity SET identity = lower(hex(randomblob(16))), "

@@ -61,8 +61,6 @@ __all__ = ["LAYOUT", "clear", "filtered", "open_snapshot"]
 #: Version of the arrays' layout in an entry; a change of GraphData's fields bumps it.
 LAYOUT = 2
 _LOG = logging.getLogger(__name__)
-_TRIGGERS = ("omega_edge_log_update", "omega_edge_log_delete", "omega_memory_log_update",
-             "omega_memory_log_delete")  # fmt: skip
 _COLUMNS = ("node_rowid", "tier", "importance", "src", "dst", "weight", "created", "etype", "erowid", "eid")
 _ADJACENCY = ("indptr", "nbr", "weight", "edge")
 _writers: list[threading.Thread] = []
@@ -162,18 +160,19 @@ def wait_for_writes() -> None:
 # ----- identity and history ---------------------------------------------------------------------
 def _identity(conn: sqlite3.Connection) -> str | None:
     try:
-        row = conn.execute("SELECT identity FROM omega_store_identity WHERE id = 1").fetchone()
+        row = conn.execute(schema.IDENTITY_SQL).fetchone()
     except sqlite3.Error:
         return None
     return None if row is None else str(row[0])
 
 
 def _triggers_in_place(conn: sqlite3.Connection) -> bool:
+    names = schema.LOG_TRIGGERS
     rows = conn.execute(
-        f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(_TRIGGERS))})",
-        _TRIGGERS,
+        f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(names))})",
+        names,
     ).fetchone()
-    return bool(rows[0] == len(_TRIGGERS))
+    return bool(rows[0] == len(names))
 
 
 def _fingerprint(conn: sqlite3.Connection, state: SnapshotState) -> list[Any]:

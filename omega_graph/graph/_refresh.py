@@ -360,7 +360,7 @@ def _apply(
         "eid": np.arange(len(data.edge_ids), len(edge_ids)),
     }
     new_arrays = {k: np.asarray(v, dtype=old_cols[k].dtype) for k, v in new_cols.items()}
-    cols: dict[str, Any] = _merge(old_cols, keep, new_arrays, search=remap is None)
+    cols: dict[str, Any] = _merge(old_cols, keep, new_arrays, len(node_ids), search=remap is None)
     if len(edge_ids) > 2 * len(cols["eid"]) + 1024:  # mostly ids of edges gone since: pack the live ones
         edge_ids = edge_ids.take(cols["eid"])
         cols["eid"] = np.arange(len(edge_ids), dtype=cols["eid"].dtype)
@@ -385,7 +385,7 @@ MERGE_SEARCH_MAX = 20_000
 
 
 def _merge(
-    old: dict[str, np.ndarray], keep: np.ndarray, new: dict[str, np.ndarray], search: bool = True
+    old: dict[str, np.ndarray], keep: np.ndarray, new: dict[str, np.ndarray], n: int, search: bool = True
 ) -> dict[str, np.ndarray]:
     """The old edges that ``keep`` holds, with the (few) new ones inserted in canonical order.
 
@@ -401,7 +401,6 @@ def _merge(
     src, dst, w_old, r_old = old["src"], old["dst"], old["weight"], old["erowid"]
     drop = np.flatnonzero(~keep)
     if not search or len(new["src"]) > MERGE_SEARCH_MAX:  # a vectorised search over every edge's key
-        n = int(max(src.max(initial=0), dst.max(initial=0), new["src"].max(initial=0), new["dst"].max(initial=0))) + 1
         kept = {k: v[keep] for k, v in old.items()}
         key_old = kept["src"].astype(np.int64) * n + kept["dst"]
         key_new = new["src"].astype(np.int64) * n + new["dst"]

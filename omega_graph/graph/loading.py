@@ -286,7 +286,7 @@ _CONSEQUENCE = {
 
 
 def warn_bad_values(bad: tuple[BadValues, ...]) -> None:
-    """One :class:`~omega_graph.analytics.DataQualityWarning` listing every column with bad values."""
+    """One :class:`~omega_graph.errors.DataQualityWarning` listing every column with bad values."""
     if not bad:
         return
     parts = [f"{b.describe()}: {_CONSEQUENCE[(b.table, b.column)]}" for b in bad]

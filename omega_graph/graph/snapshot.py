@@ -36,8 +36,8 @@ Examples
 >>> fwd = d.forward()
 >>> fwd.neighbors(0).tolist(), fwd.weights(0).tolist()
 ([1], [0.9])
->>> d.edge_id(int(fwd.edge[0])), d.edge_ids_at([0, 1, 2])
-('ab1', ['ab1', 'ab2', 'bc'])
+>>> d.edge_ids_at([int(fwd.edge[0])]), d.edge_ids_at()
+(['ab1'], ['ab1', 'ab2', 'bc'])
 """
 
 from __future__ import annotations
@@ -343,15 +343,9 @@ class GraphData:
     def n_edges(self) -> int:
         return len(self.src)
 
-    def edge_id(self, position: int) -> str:
-        """The id of the edge at ``position`` (in canonical order)."""
-        return self.edge_ids[int(self.eid[position])]
-
     def edge_ids_at(self, positions: Iterable[int] | None = None) -> list[str]:
         """The ids of the edges at ``positions`` (every edge, in canonical order, when None)."""
         if positions is None:
-            if len(self.edge_ids) == self.n_edges and np.array_equal(self.eid, np.arange(self.n_edges)):
-                return self.edge_ids.tolist()
             everything = self.edge_ids.tolist()
             return [everything[i] for i in self.eid.tolist()]
         return self.edge_ids.at(self.eid[np.asarray(list(positions), dtype=np.int64)].tolist())

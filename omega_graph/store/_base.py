@@ -136,7 +136,7 @@ class StoreBase:
         >>> len(a.identity), a.identity != b.identity
         (32, True)
         """
-        return str(self._conn.execute("SELECT identity FROM omega_store_identity WHERE id = 1").fetchone()[0])
+        return str(self._conn.execute(schema.IDENTITY_SQL).fetchone()[0])
 
     @property
     def connection(self) -> sqlite3.Connection:
