@@ -107,6 +107,9 @@ class CausalGraph:
     (True, 4, 3)
     """
 
+    #: networkx dispatches its functions on this graph to the ``omega`` backend (:mod:`omega_graph.backend`).
+    __networkx_backend__ = "omega"
+
     def __init__(
         self,
         store: Any,
@@ -156,6 +159,14 @@ class CausalGraph:
 
     def __contains__(self, memory_id: object) -> bool:
         return isinstance(memory_id, str) and self._data.find(memory_id) >= 0
+
+    def is_directed(self) -> bool:
+        """True: causal edges have a direction (networkx asks this of the graphs it is given)."""
+        return True
+
+    def is_multigraph(self) -> bool:
+        """True: parallel edges (same pair, several ids) are kept, as in :meth:`to_networkx`."""
+        return True
 
     def number_of_edges(self) -> int:
         """Number of causal edges in the snapshot (parallel edges counted separately)."""

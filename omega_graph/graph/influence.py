@@ -117,7 +117,7 @@ from .snapshot import GraphData
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_TOL", "PageRank", "iterations_needed", "pagerank", "pagerank_frame"]
+__all__ = ["DEFAULT_TOL", "PageRank", "chain_of", "iterations_needed", "pagerank", "pagerank_frame", "solve"]
 
 #: Default L1 error bound of :func:`pagerank` (and ``CausalGraph.influence``).
 DEFAULT_TOL = 1.0e-10
@@ -212,36 +212,40 @@ def _threads() -> int:
     return min(2, cpus)
 
 
+def chain_of(a: Any) -> _Chain:
+    """The renumbered transition matrices of the weight matrix ``a`` (scipy CSR, ``a[u, v]`` the summed
+    weight of the edges u -> v, all >= 0)."""
+    n = a.shape[0]
+    out = np.asarray(a.sum(axis=1)).ravel()  # networkx's S: the out-weight of each node
+    dangling = out == 0
+    counts = np.diff(a.indptr)
+    index_type = np.int32 if n < 2**31 else np.int64
+    src = np.repeat(np.arange(n, dtype=index_type), counts)
+    # w / S rather than networkx's w * (1 / S): equal up to one rounding, and finite for tiny S
+    with np.errstate(invalid="ignore"):  # 0/0 for a dangling node's weight-0 edges: dropped below
+        values = a.data / np.repeat(out, counts)
+    dst = a.indices
+    keep = a.data > 0
+    if not keep.all():
+        src, dst, values = src[keep], dst[keep], values[keep]
+    in_degree = np.bincount(dst, minlength=n)
+    perm = np.lexsort((-in_degree, dangling))  # non-dangling first, then busiest targets first
+    inv = np.empty(n, dtype=index_type)
+    inv[perm] = np.arange(n, dtype=inv.dtype)
+    k = int(n - dangling.sum())
+    pt = _csr(values, inv[dst], inv[src], n, k)
+    ptr = pt.indptr
+    nn = _Rows.of(pt.data, pt.indices, ptr[: k + 1], k)
+    dn = _Rows.of(pt.data, pt.indices, ptr[k:], k)
+    return _Chain(perm, k, nn, dn, threaded=len(nn.blocks) > 1 or len(dn.blocks) > 1)
+
+
 def _chain(data: GraphData, reverse: bool) -> _Chain:
     """The renumbered transition matrices of one direction, cached on the snapshot."""
 
     def build() -> _Chain:
-        n = data.n_nodes
         a = data.sum_matrix()
-        if reverse:
-            a = a.T.tocsr()
-        out = np.asarray(a.sum(axis=1)).ravel()  # networkx's S: the out-weight of each node
-        dangling = out == 0
-        counts = np.diff(a.indptr)
-        index_type = np.int32 if n < 2**31 else np.int64
-        src = np.repeat(np.arange(n, dtype=index_type), counts)
-        # w / S rather than networkx's w * (1 / S): equal up to one rounding, and finite for tiny S
-        with np.errstate(invalid="ignore"):  # 0/0 for a dangling node's weight-0 edges: dropped below
-            values = a.data / np.repeat(out, counts)
-        dst = a.indices
-        keep = a.data > 0
-        if not keep.all():
-            src, dst, values = src[keep], dst[keep], values[keep]
-        in_degree = np.bincount(dst, minlength=n)
-        perm = np.lexsort((-in_degree, dangling))  # non-dangling first, then busiest targets first
-        inv = np.empty(n, dtype=index_type)
-        inv[perm] = np.arange(n, dtype=inv.dtype)
-        k = int(n - dangling.sum())
-        pt = _csr(values, inv[dst], inv[src], n, k)
-        ptr = pt.indptr
-        nn = _Rows.of(pt.data, pt.indices, ptr[: k + 1], k)
-        dn = _Rows.of(pt.data, pt.indices, ptr[k:], k)
-        return _Chain(perm, k, nn, dn, threaded=len(nn.blocks) > 1 or len(dn.blocks) > 1)
+        return chain_of(a.T.tocsr() if reverse else a)
 
     chain: _Chain = data._cached(f"pagerank_chain_{reverse}", build)
     return chain
@@ -351,11 +355,7 @@ def pagerank(
         return PageRank(_unpermute(chain, cached[0]), cached[1], 0)
     p_perm = np.full(n, 1.0 / n) if p is None else p[chain.perm]
     start = p_perm if cached is None else cached[0]
-    if chain.threaded:
-        with ThreadPoolExecutor(2) as pool:
-            x, bound, iterations = _solve(chain, p_perm, start, alpha, tol, max_iter, cap is None, pool)
-    else:
-        x, bound, iterations = _solve(chain, p_perm, start, alpha, tol, max_iter, cap is None, None)
+    x, bound, iterations = solve(chain, p_perm, start, alpha, tol, max_iter, cap is None)
     results[key] = (x, bound)
     while len(results) > _RESULTS_KEPT:
         del results[next(iter(results))]
@@ -368,6 +368,29 @@ def _unpermute(chain: _Chain, x: np.ndarray) -> np.ndarray:
     return scores
 
 
+def solve(
+    chain: _Chain,
+    p: np.ndarray,
+    start: np.ndarray,
+    alpha: float,
+    tol: float,
+    max_iter: int,
+    auto: bool,
+    accept: float = 0.0,
+) -> tuple[np.ndarray, float, int]:
+    """Lumped power iteration from ``start`` (positions in ``chain`` order), certified by a full step.
+
+    Returns ``(x, bound, iterations)``: ``x`` in chain order, ``||x - x*||_1 <= bound``, with
+    ``bound <= tol``, or ``bound <= accept`` when ``max_iter`` iterations (or rounding) did not reach ``tol``
+    (networkx's ``pagerank`` arguments through the backend: its own stopping rule is accepted at
+    its ``max_iter``). ``auto``: ``max_iter`` is the count that suffices (for the error message).
+    """
+    if chain.threaded:
+        with ThreadPoolExecutor(2) as pool:
+            return _solve(chain, p, start, alpha, tol, max_iter, auto, accept, pool)
+    return _solve(chain, p, start, alpha, tol, max_iter, auto, accept, None)
+
+
 def _solve(
     chain: _Chain,
     p: np.ndarray,
@@ -376,12 +399,9 @@ def _solve(
     tol: float,
     max_iter: int,
     auto: bool,
+    accept: float,
     pool: Executor | None,
 ) -> tuple[np.ndarray, float, int]:
-    """Lumped power iteration from ``start`` (positions in ``chain`` order), certified by a full step.
-
-    Returns ``(x, bound, iterations)``: ``x`` in chain order, ``||x - x*||_1 <= bound <= tol``.
-    """
     k = chain.k
     p_n, p_d = p[:k], p[k:]
     factor = alpha / (1.0 - alpha)
@@ -422,7 +442,7 @@ def _solve(
         step_d, total_d = chain.dn.affine(x_n, alpha, c_full, p_d, out_d, tmp_d, x_d, pool)
         iterations += 1
         bound = factor * (step_n + step_d)
-        if bound <= tol:
+        if bound <= tol or ((last or stalled) and bound <= accept):
             return np.concatenate([out_n, out_d]), bound, iterations
         if last or stalled:
             break
