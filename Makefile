@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser test demo bench lint clean
+.PHONY: setup browser test test-networkx demo bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,18 @@ browser:
 
 test: setup browser
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-networkx
+
+# networkx's own tests of the functions the omega backend runs, run against it the way
+# nx-parallel's CI does: networkx converts each test graph to the backend and checks our answers.
+# Run from an empty folder so that this project's pytest settings do not apply to networkx's tests.
+NX_TESTS := networkx.algorithms.link_analysis networkx.algorithms.tests.test_dag \
+	networkx.algorithms.tests.test_d_separation networkx.algorithms.shortest_paths \
+	networkx.algorithms.traversal networkx.algorithms.components networkx.algorithms.tests.test_cycles \
+	networkx.algorithms.centrality.tests.test_degree_centrality
+test-networkx: setup
+	cd "$$(mktemp -d)" && NETWORKX_TEST_BACKEND=omega NETWORKX_FALLBACK_TO_NX=True \
+	  $(abspath $(PY)) -m pytest --pyargs $(NX_TESTS) -q -p no:cacheprovider -W error::RuntimeWarning
 
 demo: setup
 	$(VENV)/bin/omega-graph demo

@@ -181,9 +181,7 @@ def networkx_graph(G: Any) -> Any:
         return G.to_networkx()
     if getattr(G, "__networkx_backend__", None) != "omega":
         return G
-    import networkx as nx
-
-    return G._data._cached("networkx_graph", lambda: nx.freeze(G.to_networkx()))
+    return G.to_networkx(frozen=True)
 
 
 def convert_to_nx(obj: Any, *, name: str | None = None) -> Any:

@@ -184,4 +184,4 @@ class BackendInterface:
 @functools.cache
 def _native(name: str) -> Any:
     module = importlib.import_module(f"{__package__}.{FUNCTIONS[name]}")
-    return getattr(module, name)
+    return getattr(module, name)  # AttributeError: not (yet) native, so networkx's hasattr says no

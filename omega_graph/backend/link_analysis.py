@@ -21,7 +21,6 @@ are negative, NaN or not numbers, ``alpha`` outside [0, 1), ``tol <= 0``, a ``pe
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import Mapping
 from typing import Any
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CausalGraph"]
+
+
+#: networkx's read-only graph API, answered for a CausalGraph by its frozen networkx graph.
+_NETWORKX_READ_API = frozenset(
+    {
+        "adj", "adjacency", "degree", "edges", "get_edge_data", "graph", "has_edge", "has_node",
+        "has_predecessor", "has_successor", "in_degree", "in_edges", "name", "nbunch_iter",
+        "neighbors", "nodes", "number_of_nodes", "order", "out_degree", "out_edges", "pred",
+        "predecessors", "reverse", "size", "subgraph", "edge_subgraph", "succ", "successors",
+        "to_directed", "to_undirected", "copy",
+    }
+)  # fmt: skip
 
 
 def _filters(min_weight: object, edge_types: object, as_of: object) -> loading.Filters:
@@ -447,13 +459,39 @@ class CausalGraph:
         return structure.d_separated(self._data, xs, ys, given)
 
     # ----- networkx -----------------------------------------------------------------------------
-    def to_networkx(self) -> nx.MultiDiGraph:
-        """The snapshot as a ``networkx.MultiDiGraph``, built when asked.
+    def __iter__(self) -> Iterator[str]:
+        """The memory ids, sorted (networkx's ``iter(G)``)."""
+        return iter(self._data.node_ids)
+
+    def __getitem__(self, memory_id: str) -> Any:
+        """networkx's ``G[u]``: the edges out of ``memory_id`` (a read-only view, by target, then edge id)."""
+        return self.to_networkx(frozen=True)[memory_id]
+
+    def __getattr__(self, name: str) -> Any:
+        # networkx's read-only graph API (G.nodes, G.edges, G.degree, G.successors, ...), answered by
+        # the snapshot's frozen networkx graph: functions networkx does not dispatch take a
+        # CausalGraph too. Only reached for names the class does not define.
+        if name in _NETWORKX_READ_API:
+            return getattr(self.to_networkx(frozen=True), name)
+        raise AttributeError(f"'CausalGraph' object has no attribute {name!r}")
+
+    def to_networkx(self, *, frozen: bool = False) -> nx.MultiDiGraph:
+        """The snapshot as a ``networkx.MultiDiGraph``.
 
         Nodes are memory ids (attributes ``tier``, ``importance``); edge keys are edge ids
         (attributes ``weight``, ``edge_type``, ``created_at``). Nodes and edges in sorted order.
+
+        By default a new graph, built when asked, yours to change. ``frozen=True`` returns the
+        snapshot's own read-only copy (``networkx.freeze``d; changing it raises
+        ``NetworkXError``), built once per snapshot and kept until :meth:`refresh` changes the
+        snapshot: networkx functions that the ``omega`` backend does not run natively use it (see
+        :mod:`omega_graph.backend`).
         """
         import networkx as nx
+
+        if frozen:
+            frozen_graph: nx.MultiDiGraph = self._data._cached("networkx_frozen", lambda: nx.freeze(self.to_networkx()))
+            return frozen_graph
 
         d = self._data
         g = nx.MultiDiGraph()
