@@ -166,12 +166,14 @@ def test_undirected_graphs_run_in_networkx() -> None:
     assert nx.descendants(G, 0) == {1, 2, 3}
 
 
-def test_should_run_declines_small_networkx_graphs() -> None:
-    small = nx.gnp_random_graph(50, 0.1, directed=True, seed=1)
-    assert isinstance(interface.should_run("pagerank", (small,), {}), str)
-    big = nx.DiGraph()
-    big.add_edges_from((i, i + 1) for i in range(_dispatch.CONVERT_MIN_EDGES))
-    assert interface.should_run("pagerank", (big,), {}) is True
+def test_should_run_converts_only_when_it_pays() -> None:
+    G = nx.gnp_random_graph(50, 0.1, directed=True, seed=1)
+    assert interface.should_run("pagerank", (G,), {}) is True  # many passes: pays from 1,000 edges
+    assert isinstance(interface.should_run("descendants", (G, 0), {}), str)  # one pass: it does not
+    nx.descendants(G, 0, backend="omega")  # now networkx holds the conversion
+    assert interface.should_run("descendants", (G, 0), {}) is True
+    with nx.config(backend_priority=["omega"]):
+        assert nx.descendants(G, 0) == nx.descendants(G, 0, backend="networkx")
 
 
 LABELS: list[Callable[[int], Hashable]] = [lambda i: i, lambda i: (i, "x"), lambda i: f"n{i}", lambda i: frozenset({i})]

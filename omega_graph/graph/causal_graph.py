@@ -93,6 +93,14 @@ class CausalGraph:
     for what is checked and where it lives). ``cache=False`` neither reads nor writes it. The answers
     are the same either way.
 
+    networkx: a CausalGraph is a graph of the ``omega`` networkx backend (:mod:`omega_graph.backend`).
+    ``nx.pagerank(g)``, ``nx.descendants(g, m)``, ``nx.shortest_path(g, a, b, weight="weight")`` and
+    the other functions listed there run on the snapshot's arrays with networkx's semantics, the
+    answers networkx gives on :meth:`to_networkx`: ``weight`` is additive there (a cost), while this
+    class's own methods multiply strengths. Every other networkx function, and the read-only graph API
+    (``g.nodes``, ``g.edges``, ``g.successors(m)``, ``g[m]``...), runs on ``to_networkx(frozen=True)``,
+    built once per snapshot.
+
     Examples
     --------
     >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
