@@ -13,6 +13,7 @@ from __future__ import annotations
 FUNCTIONS: dict[str, str] = {
     # link analysis
     "pagerank": "link_analysis",
+    "hits": "link_analysis",
     # reachability and traversal
     "descendants": "traversal",
     "ancestors": "traversal",

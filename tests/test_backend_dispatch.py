@@ -338,3 +338,13 @@ def test_bfs_edges_raises_only_when_iterated(graph: Any) -> None:
     edges = nx.bfs_edges(graph, "zz")  # a generator, as networkx's: nothing raised yet
     with pytest.raises(nx.NetworkXError):
         next(iter(edges))
+
+
+def test_hits_is_networkx_computation_on_the_same_matrix(real: Any) -> None:
+    ref = real.to_networkx()
+    for ours, theirs in zip(nx.hits(real), nx.hits(ref), strict=True):
+        assert list(ours) == list(theirs)
+        assert max(abs(ours[k] - theirs[k]) for k in ours) <= 1e-12
+    G = nx.DiGraph([(0, 1), (1, 2)])
+    with pytest.raises(nx.PowerIterationFailedConvergence):
+        nx.hits(G, max_iter=0, backend="omega")

@@ -1,4 +1,5 @@
-"""``pagerank`` through networkx, on the engine's converged solver (:mod:`omega_graph.graph.influence`).
+"""``pagerank`` through networkx, on the engine's converged solver (:mod:`omega_graph.graph.influence`);
+``hits`` as networkx computes it (one singular vector by ARPACK), on the view's matrix.
 
 networkx's definition: ``to_scipy_sparse_array(G, weight=weight)`` (parallel edges add, a missing
 weight is 1), rows normalised, dangling nodes (out-weight 0) and restarts along the personalization
@@ -31,7 +32,7 @@ from ._convert import Delegate, view_of
 from ._dispatch import native, weight_is_name
 from ._view import View
 
-__all__ = ["pagerank"]
+__all__ = ["hits", "pagerank"]
 
 
 def _by_node(view: View, values: Mapping[Any, Any], what: str) -> np.ndarray:
@@ -113,3 +114,35 @@ def pagerank(
     return dict(zip(view.nodes, scores.tolist(), strict=True))
 
 
+
+
+@native()
+def hits(
+    G: Any,
+    max_iter: int = 100,
+    tol: float = 1.0e-08,
+    nstart: Mapping[Any, float] | None = None,
+    normalized: bool = True,
+) -> tuple[dict[Any, float], dict[Any, float]]:
+    """networkx's ``hits``: the leading singular vectors of the weight matrix (networkx's computation,
+    ``scipy.sparse.linalg.svds`` with ``k=1``, on the same matrix without building a networkx graph)."""
+    import networkx as nx
+    import scipy as sp
+
+    view = view_of(G)
+    if view.n == 0:
+        return {}, {}
+    start = None if nstart is None else np.array(list(nstart.values()))  # networkx: nstart's own order
+    if max_iter <= 0:
+        raise nx.PowerIterationFailedConvergence(max_iter)
+    a_matrix = view.matrix("weight", 1).astype(float)
+    try:
+        _, _, vt = sp.sparse.linalg.svds(a_matrix, k=1, v0=start, maxiter=max_iter, tol=tol)
+    except sp.sparse.linalg.ArpackNoConvergence as exc:
+        raise nx.PowerIterationFailedConvergence(max_iter) from exc
+    a = vt.flatten().real
+    h = a_matrix @ a
+    if normalized:
+        h /= h.sum()
+        a /= a.sum()
+    return dict(zip(view.nodes, h.tolist(), strict=True)), dict(zip(view.nodes, a.tolist(), strict=True))
