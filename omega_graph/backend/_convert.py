@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -69,14 +70,14 @@ def convert_from_nx(
         )
         datas: Any = [d for nbrs in adj.values() for keys in nbrs.values() for d in keys.values()]
     else:
-        dst = np.fromiter((index[v] for nbrs in adj.values() for v in nbrs), dtype=np.int64, count=m)
-        datas = [d for nbrs in adj.values() for d in nbrs.values()]
+        dst = np.fromiter(map(index.__getitem__, chain.from_iterable(adj.values())), np.int64, count=m)
+        datas = list(chain.from_iterable(map(dict.values, adj.values())))
     values = {
         (attr, default): _edge_values([d.get(attr, default) for d in datas])
         for attr, default in (edge_attrs or {}).items()
     }
     n_pairs = sum(map(len, G._pred.values()))
-    pred_src = np.fromiter((index[u] for preds in G._pred.values() for u in preds), np.int64, count=n_pairs)
+    pred_src = np.fromiter(map(index.__getitem__, chain.from_iterable(G._pred.values())), np.int64, count=n_pairs)
 
     def edge_values(attr: str, default: object) -> np.ndarray:
         found = values.get((attr, default))
