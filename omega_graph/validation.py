@@ -33,9 +33,11 @@ from .models import (
 )
 
 __all__ = [
+    "INT32_MAX",
     "INT64_MAX",
     "INT64_MIN",
     "architecture_row",
+    "check_count",
     "check_id",
     "check_timestamp",
     "check_tier",
@@ -49,6 +51,9 @@ __all__ = [
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+#: The original crate reads ``skills.success_count`` and ``vectors.dimensions`` as Rust ``i32``: a
+#: larger value makes it fail on the whole row (and on every query that returns it).
+INT32_MAX = 2**31 - 1
 _isfinite = math.isfinite
 
 
@@ -77,9 +82,13 @@ def check_timestamp(entity: str, field: str, value: Any) -> int:
     return value
 
 
-def _count(entity: str, field: str, value: Any) -> int:
-    if type(value) is not int or not 0 <= value <= INT64_MAX:
-        raise ValidationError(entity, field, value, "a non-negative int")
+def check_count(entity: str, field: str, value: Any) -> int:
+    """A non-negative int the original crate can read back (at most :data:`INT32_MAX`)."""
+    if type(value) is not int or not 0 <= value <= INT32_MAX:
+        raise ValidationError(
+            entity, field, value,
+            f"a non-negative int at most {INT32_MAX:,} (the original crate reads {field} as a 32-bit integer)",
+        )  # fmt: skip
     return value
 
 
@@ -144,7 +153,7 @@ def skill_row(s: StoredSkill) -> tuple:
         check_id("skill", "name", s.name),
         _text("skill", "description", s.description),
         _text("skill", "trigger_pattern", s.trigger_pattern),
-        _count("skill", "success_count", s.success_count),
+        check_count("skill", "success_count", s.success_count),
         None if s.last_used is None else check_timestamp("skill", "last_used", s.last_used),
         check_timestamp("skill", "created_at", s.created_at),
     )
@@ -184,8 +193,11 @@ def vector_row(v: StoredVector) -> tuple:
     """Validate a vector (blob length must be 4 × dimensions); return its column values."""
     _record("vector", v, StoredVector)
     dims = v.dimensions
-    if type(dims) is not int or not 1 <= dims <= 2**31 - 1:
-        raise ValidationError("vector", "dimensions", dims, "a positive int")
+    if type(dims) is not int or not 1 <= dims <= INT32_MAX:
+        raise ValidationError(
+            "vector", "dimensions", dims,
+            f"a positive int at most {INT32_MAX:,} (the original crate reads it as a 32-bit integer)",
+        )  # fmt: skip
     blob = _blob("vector", "data_blob", v.data_blob)
     if len(blob) != 4 * dims:
         raise ValidationError(

@@ -27,6 +27,7 @@ from omega_graph.models import (
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1  # the crate's i32 columns: skills.success_count, vectors.dimensions
 
 # ----- valid field values -------------------------------------------------------------------------------
 ids = st.text(min_size=1, max_size=24)
@@ -42,7 +43,7 @@ timestamps = st.one_of(
     st.integers(min_value=INT64_MIN, max_value=INT64_MAX),
     st.sampled_from([INT64_MIN, INT64_MAX, 0, -1, 1_764_000_000]),
 )
-counts = st.integers(min_value=0, max_value=INT64_MAX)
+counts = st.integers(min_value=0, max_value=INT32_MAX)
 #: A little-endian f32 blob: any bytes of a length that is a multiple of 4 (NaN patterns included).
 f32_blobs = st.integers(min_value=0, max_value=16).flatmap(
     lambda n: st.binary(min_size=4 * n, max_size=4 * n)
@@ -74,7 +75,7 @@ bad_timestamps = st.one_of(
     st.integers(max_value=INT64_MIN - 1),
     st.sampled_from([1.5, 1_764_000_000.0, True, False, "1764000000", None, math.nan]),
 )
-bad_counts = st.one_of(st.integers(max_value=-1), st.sampled_from([True, 1.5, "3", None, INT64_MAX + 1]))
+bad_counts = st.one_of(st.integers(max_value=-1), st.sampled_from([True, 1.5, "3", None, INT32_MAX + 1, INT64_MAX]))
 bad_blobs = st.one_of(
     st.binary(min_size=1, max_size=40).filter(lambda b: len(b) % 4 != 0),
     st.sampled_from(["abcd", 4, [1.0, 2.0], 1.5]),

@@ -372,6 +372,30 @@ def test_increment_skill_success(populated: OmegaStore) -> None:
     assert info.value.entity == "skill"
 
 
+@pytest.mark.parametrize("count", [2**31 - 1, 2**31, "many"])
+def test_increment_skill_success_stops_at_the_crates_i32_limit(populated: OmegaStore, count: object) -> None:
+    """The original crate reads success_count as an i32: one past 2,147,483,647 would make it fail to
+    read the skill (and every pattern query returning it), so the increment is refused, row unchanged."""
+    conn = populated.connection
+    conn.execute("UPDATE skills SET success_count = ? WHERE id = 's-1'", (count,))
+    before = conn.execute("SELECT * FROM skills WHERE id = 's-1'").fetchone()
+    with pytest.raises(ValidationError, match="32-bit") as info:
+        populated.increment_skill_success("s-1", 1_900_000_000)
+    assert info.value.field == "success_count" and info.value.value == count
+    assert conn.execute("SELECT * FROM skills WHERE id = 's-1'").fetchone() == before
+
+
+@pytest.mark.parametrize("count, ok", [(2**31 - 1, True), (2**31, False), (2**63 - 1, False), (-1, False)])
+def test_skill_success_count_within_what_the_crate_reads(populated: OmegaStore, count: int, ok: bool) -> None:
+    skill = replace(populated.get_skill("s-1"), success_count=count)
+    if ok:
+        populated.store_skill(skill)
+        assert populated.get_skill("s-1").success_count == count
+    else:
+        with pytest.raises(ValidationError, match="2,147,483,647"):
+            populated.store_skill(skill)
+
+
 # ----- statistics ----------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from ..errors import ConflictError, NotFoundError, PatternWarning, ValidationError
 from ..models import StoredArchitecture, StoredIntelligence, StoredSkill
-from ..validation import architecture_row, check_timestamp, intelligence_row, skill_row
+from ..validation import INT32_MAX, architecture_row, check_timestamp, intelligence_row, skill_row
 from ._base import StoreBase, db_errors
 from ._memories import stream
 
@@ -133,11 +133,26 @@ class CatalogOps(StoreBase):
 
     @db_errors
     def increment_skill_success(self, id: str, timestamp: int) -> None:
-        """Add one success and set ``last_used``; :class:`NotFoundError` if the skill does not exist."""
+        """Add one success and set ``last_used``; :class:`NotFoundError` if the skill does not exist.
+
+        At the original crate's limit (``success_count`` is a 32-bit integer there, at most
+        2,147,483,647) a :class:`ValidationError` is raised and the row is left unchanged: one more
+        would make the crate fail to read the skill.
+        """
         check_timestamp("skill", "last_used", timestamp)
-        sql = "UPDATE skills SET success_count = success_count + 1, last_used = ? WHERE id = ?"
-        if self._conn.execute(sql, (timestamp, id)).rowcount == 0:
-            raise NotFoundError("skill", id)
+        sql = (
+            "UPDATE skills SET success_count = success_count + 1, last_used = ? "
+            "WHERE id = ? AND typeof(success_count) = 'integer' AND success_count < ?"
+        )
+        if self._conn.execute(sql, (timestamp, id, INT32_MAX)).rowcount == 0:
+            row = self._conn.execute("SELECT success_count FROM skills WHERE id = ?", (id,)).fetchone()
+            if row is None:
+                raise NotFoundError("skill", id)
+            raise ValidationError(
+                "skill", "success_count", row[0],
+                f"an int below {INT32_MAX:,} to add one (the original crate reads success_count as a "
+                "32-bit integer; the skill is unchanged)",
+            )  # fmt: skip
 
     @db_errors
     def delete_skill(self, id: str) -> None:
