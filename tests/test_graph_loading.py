@@ -25,7 +25,7 @@ from omega_graph.models import StoredCausalEdge, StoredMemory
 from omega_graph.schema import migrate
 from omega_graph.store import OmegaStore
 
-ARRAYS = ("node_rowid", "tier", "importance", "src", "dst", "weight", "created", "etype", "erowid")
+ARRAYS = ("node_rowid", "tier", "importance", "src", "dst", "weight", "created", "created_bad", "etype", "erowid")
 
 
 def assert_same_data(a: GraphData, b: GraphData) -> None:
@@ -533,3 +533,29 @@ def test_loads_under_a_live_writer_use_the_fast_path_and_equal_a_rebuild(tmp_pat
     finally:
         replayed.close()
     assert len({d.state.log_seq for d in loads}) > 1  # the writer committed between the loads
+
+
+def test_the_smallest_int64_created_at_is_a_valid_time_not_bad_data(tmp_path: Path) -> None:
+    """created_at = -2**63 is a valid i64 (the crate's type): no loader, refresh or cache may report it
+    as "not an integer", and it counts for as_of and time-respecting paths; a text created_at does not."""
+    s = OmegaStore(tmp_path / "t.db")
+    s.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abc")
+    s.store_causal_edges(
+        [StoredCausalEdge("ab", "a", "b", 0.5, "causes", -(2**63)), StoredCausalEdge("bc", "b", "c", 0.5, "causes", 7)]
+    )
+    for loader in ("duckdb", "sqlite3"):
+        g = CausalGraph(s, loader=loader, cache=False)
+        assert g.bad_values == () and g._data.created_bad.tolist() == [False, False]
+        assert g.to_networkx()["a"]["b"]["ab"]["created_at"] == -(2**63)
+        assert CausalGraph(s, loader=loader, as_of=0).number_of_edges() == 1
+        assert g.strongest_path("a", "c", time_respecting=True).edge_ids == ("ab", "bc")
+    s.connection.execute("UPDATE causal_edges SET created_at = 'soon' WHERE id = 'bc'")
+    s.store_causal_edge(StoredCausalEdge("ca", "c", "a", 0.5, "causes", -(2**63)))
+    g.refresh()
+    duck = CausalGraph(s, loader="duckdb", cache=False)
+    for snap in (g, duck, CausalGraph(s, loader="sqlite3", cache=False)):
+        by_id = dict(zip(snap._data.edge_ids_at(), snap._data.created_bad.tolist(), strict=True))
+        assert by_id == {"ab": False, "bc": True, "ca": False}
+        assert [(b.column, b.count) for b in snap.bad_values] == [("created_at", 1)]
+    assert_same_data(g._data, duck._data)
+    s.close()

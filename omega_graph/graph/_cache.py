@@ -54,14 +54,16 @@ from . import _cachefile
 from ._refresh import Diverged, load, refresh
 from ._strings import StringStore
 from .loading import Filters, Source, edge_position, finish
-from .snapshot import MISSING_INT, Adjacency, GraphData, SnapshotState
+from .snapshot import Adjacency, GraphData, SnapshotState
 
 __all__ = ["LAYOUT", "clear", "filtered", "open_snapshot"]
 
 #: Version of the arrays' layout in an entry; a change of GraphData's fields bumps it.
-LAYOUT = 2
+LAYOUT = 3
 _LOG = logging.getLogger(__name__)
-_COLUMNS = ("node_rowid", "tier", "importance", "src", "dst", "weight", "created", "etype", "erowid", "eid")
+_COLUMNS = (
+    "node_rowid", "tier", "importance", "src", "dst", "weight", "created", "created_bad", "etype", "erowid", "eid",
+)  # fmt: skip
 _ADJACENCY = ("indptr", "nbr", "weight", "edge")
 _writers: list[threading.Thread] = []
 
@@ -124,15 +126,15 @@ def filtered(data: GraphData, filters: Filters, source: Source) -> GraphData:
         wanted = [i for i, t in enumerate(data.type_names) if t in filters.edge_types]
         keep &= np.isin(data.etype, np.array(wanted, dtype=data.etype.dtype))
     if filters.as_of is not None:
-        keep &= (data.created != MISSING_INT) & (data.created <= filters.as_of)
+        keep &= ~data.created_bad & (data.created <= filters.as_of)
     used = np.unique(data.etype[keep])
     code = np.zeros(max(len(data.type_names), 1), dtype=data.etype.dtype)
     code[used] = np.arange(len(used), dtype=data.etype.dtype)
     out = dataclasses.replace(
         data,
         src=data.src[keep], dst=data.dst[keep], weight=data.weight[keep], created=data.created[keep],
-        etype=code[data.etype[keep]], erowid=data.erowid[keep], eid=data.eid[keep],
-        type_names=[data.type_names[i] for i in used.tolist()],
+        created_bad=data.created_bad[keep], etype=code[data.etype[keep]], erowid=data.erowid[keep],
+        eid=data.eid[keep], type_names=[data.type_names[i] for i in used.tolist()],
         ehash=None if data.ehash is None else data.ehash[keep],
         _cache={},
     )  # fmt: skip
@@ -249,7 +251,7 @@ def _from_entry(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> GraphDat
         ehash=arrays["ehash"],
         node_rowid=arrays["node_rowid"], tier=arrays["tier"], importance=arrays["importance"],
         src=arrays["src"], dst=arrays["dst"], weight=arrays["weight"], created=arrays["created"],
-        etype=arrays["etype"], erowid=arrays["erowid"], eid=arrays["eid"],
+        created_bad=arrays["created_bad"], etype=arrays["etype"], erowid=arrays["erowid"], eid=arrays["eid"],
     )  # fmt: skip
     data.loader = "cache"
     data._cache["node_store"] = nodes

@@ -343,6 +343,7 @@ def _apply(
         "dst": dst.astype(np.int32, copy=False),
         "weight": data.weight,
         "created": data.created,
+        "created_bad": data.created_bad,
         "etype": type_remap[data.etype] if len(data.etype) else data.etype,
         "erowid": data.erowid,
         "ehash": data.edge_hashes(),
@@ -354,6 +355,7 @@ def _apply(
         "dst": [e[1] for _, e, _ in new],
         "weight": [r[4] for r, _, _ in new],  # None -> NaN
         "created": [int_or_missing(r[6]) for r, _, _ in new],
+        "created_bad": [r[6] is None for r, _, _ in new],
         "etype": [code[r[5]] for r, _, _ in new],
         "erowid": [r[0] for r, _, _ in new],
         "ehash": [h for _, _, h in new],

@@ -514,15 +514,16 @@ class CausalGraph:
                 d.node_ids[u],
                 d.node_ids[v],
                 key,
-                {"weight": w, "edge_type": types[c], "created_at": None if c_at == MISSING_INT else c_at},
+                {"weight": w, "edge_type": types[c], "created_at": None if bad else c_at},
             )
-            for u, v, key, w, c, c_at in zip(
+            for u, v, key, w, c, c_at, bad in zip(
                 d.src.tolist(),
                 d.dst.tolist(),
                 ids,
                 d.weight.tolist(),
                 d.etype.tolist(),
                 d.created.tolist(),
+                d.created_bad.tolist(),
                 strict=True,
             )
         )

@@ -253,7 +253,7 @@ def describe_bad_values(conn: sqlite3.Connection, data: GraphData) -> tuple[BadV
         ("causal_edges", "weight", "not a number", data.erowid, np.isnan(data.weight)),
         ("causal_edges", "weight", "a number outside [0, 1]", data.erowid,
          (data.weight < 0.0) | (data.weight > 1.0)),
-        ("causal_edges", "created_at", "not an integer", data.erowid, data.created == MISSING_INT),
+        ("causal_edges", "created_at", "not an integer", data.erowid, data.created_bad),
     ]  # fmt: skip
     out = []
     for table, column, problem, rowids, mask in checks:

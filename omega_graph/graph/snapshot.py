@@ -241,6 +241,7 @@ class GraphData:
     etype: np.ndarray  # int16 code into type_names
     erowid: np.ndarray  # int64
     eid: np.ndarray  # int32 (int64 past 2**31) slot of each edge's id in edge_ids
+    created_bad: np.ndarray  # bool: the stored created_at is not an integer (``created`` is then MISSING_INT)
     edge_ids: StringStore
     type_names: list[str]
     state: SnapshotState
@@ -260,7 +261,8 @@ class GraphData:
         """Build from plain rows: nodes ``(rowid, id, tier, importance)``, edges ``(rowid, id,
         from_id, to_id, weight, edge_type, created_at)``. Edges whose endpoint is not a node are left out
         (only files written with foreign keys off can hold them). None stands for a value of the wrong
-        type: NaN for ``importance`` and ``weight``, :data:`MISSING_INT` for ``tier`` and ``created_at``."""
+        type: NaN for ``importance`` and ``weight``, :data:`MISSING_INT` for ``tier`` and ``created_at`` (with
+        ``created_bad`` set: every int64 is a valid ``created_at``, -2**63 included)."""
         import pandas as pd
 
         node_rows = sorted(nodes, key=lambda r: r[1])
@@ -285,6 +287,7 @@ class GraphData:
             etype=codes.astype(np.int16),
             erowid=np.array(erow, dtype=np.int64)[keep],
             eid=np.arange(len(keep), dtype=np.int32),
+            created_bad=np.array([v is None for v in created], dtype=bool)[keep],
             edge_ids=StringStore.from_strings([eids[i] for i in keep.tolist()] if len(keep) < len(eids) else eids),
             type_names=[str(t) for t in names],
             state=state,
@@ -305,7 +308,7 @@ class GraphData:
                 r_order, r_key = ahead.result()
         else:
             order, key = self._pair_sort(self.src, self.dst)
-        names = ["weight", "created", "etype", "erowid", "eid"]  # new arrays, also when already in order
+        names = ["weight", "created", "created_bad", "etype", "erowid", "eid"]  # new arrays, also when in order
         if self.ehash is not None:
             names.append("ehash")
         if not large:
@@ -478,7 +481,7 @@ class GraphData:
         """Time-respecting questions need every ``created_at`` to be an integer; name an edge otherwise."""
 
         def check() -> bool:
-            bad = np.flatnonzero(self.created == MISSING_INT)
+            bad = np.flatnonzero(self.created_bad)
             if len(bad):
                 raise self._bad_edge_error(bad, "created_at", None, "an integer Unix timestamp",
                     "time-respecting paths compare the edges' created_at")  # fmt: skip
@@ -568,7 +571,7 @@ class GraphData:
         total = sum(
             a.nbytes
             for a in (self.node_rowid, self.tier, self.importance, self.src, self.dst, self.weight,
-                      self.created, self.etype, self.erowid, self.eid)
+                      self.created, self.created_bad, self.etype, self.erowid, self.eid)
         )  # fmt: skip
         total += self.edge_ids.nbytes + (0 if self.ehash is None else self.ehash.nbytes)
         total += sys.getsizeof(self.node_ids) + sum(sys.getsizeof(s) for s in self.node_ids)
