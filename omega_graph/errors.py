@@ -158,3 +158,24 @@ class CacheWarning(UserWarning):
     Emitted once per cache directory per process; the cache is then skipped there, and every answer
     comes from the SQLite file as usual.
     """
+
+
+def warn(warning: Warning) -> None:
+    """Issue ``warning`` at the user's line: the first frame outside omega_graph, however deep the call.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn(PatternWarning("pattern skipped"))
+    >>> caught[0].filename == __file__ or caught[0].filename.startswith("<doctest")
+    True
+    """
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    warnings.warn(warning, stacklevel=level + 1)

@@ -174,15 +174,16 @@ _INTELLIGENCE_ARCH = {"sachs": "arch:score-search", "sachs_cdt_consensus": "arch
 def default_data_dir() -> Path:
     """The directory holding the bundled networks.
 
-    ``$OMEGA_GRAPH_DATA`` if set, else the repository's ``data/`` (beside the package), else
-    ``./data``. Raises :class:`NotFoundError` if none holds ``asia.csv``.
+    ``$OMEGA_GRAPH_DATA`` if set, else the networks installed with the package (``omega_graph/data``,
+    which the repository's ``data/`` links to), else ``./data``. Raises :class:`NotFoundError` if
+    none holds ``asia.csv``.
 
     >>> (default_data_dir() / "asia.csv").is_file()
     True
     """
     env = os.environ.get("OMEGA_GRAPH_DATA")
     candidates = [Path(env)] if env else []
-    candidates += [Path(__file__).resolve().parent.parent / "data", Path.cwd() / "data"]
+    candidates += [Path(__file__).resolve().parent / "data", Path.cwd() / "data"]
     for candidate in candidates:
         if (candidate / "asia.csv").is_file():
             return candidate

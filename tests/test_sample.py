@@ -26,7 +26,7 @@ from omega_graph.sample import (
 )
 from omega_graph.schema import CRATE_TABLES
 
-REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+REPO_DATA = (Path(__file__).resolve().parent.parent / "data").resolve()  # data/ links to the package's omega_graph/data
 SHARED_DATA = Path("/work/shared/data")
 NAMES = [n.name for n in NETWORKS]
 
@@ -86,7 +86,7 @@ def test_data_readme_keeps_the_provenance() -> None:
         assert needle in text
 
 
-def test_default_data_dir_is_the_repository_data() -> None:
+def test_default_data_dir_is_the_bundled_data() -> None:
     assert default_data_dir().resolve() == REPO_DATA
 
 

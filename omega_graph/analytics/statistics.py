@@ -53,13 +53,12 @@ from __future__ import annotations
 import os
 import re
 import threading
-import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import DatabaseError, DataQualityWarning, NotFoundError, ValidationError
+from ..errors import DatabaseError, DataQualityWarning, NotFoundError, ValidationError, warn
 from ..schema import CRATE_TABLES
 from . import queries as Q
 from ._duck import _quote, connect
@@ -241,11 +240,11 @@ class Analytics:
             for (t, c), g in found[found["table"].isin(new)].groupby(["table", "column"], sort=True)
             for n in [len(g)]
         )
-        warnings.warn(
-            f"values of the wrong SQLite type are read as NULL and left out of the statistics "
-            f"({summary}); Analytics.type_anomalies() lists them",
-            DataQualityWarning,
-            stacklevel=4,
+        warn(
+            DataQualityWarning(
+                f"values of the wrong SQLite type are read as NULL and left out of the statistics "
+                f"({summary}); Analytics.type_anomalies() lists them"
+            )
         )
         return True
 
@@ -358,10 +357,10 @@ class Analytics:
         df = self._run(Q.IMPORTANCE_HISTOGRAM, [bins])
         outside = int(df["_outside"].iloc[0]) if len(df) else 0
         if outside:
-            warnings.warn(
+            warn(DataQualityWarning(
                 f"{outside} memories have an importance outside [0, 1] (or not a number) and are "
-                "not in the histogram", DataQualityWarning, stacklevel=2,
-            )  # fmt: skip
+                "not in the histogram"
+            ))  # fmt: skip
         return df.drop(columns="_outside").astype({"memories": "int64"})
 
     def edge_type_summary(self) -> pd.DataFrame:
@@ -437,11 +436,10 @@ class Analytics:
         df = self._run(Q.ACTIVITY.format(part=part))
         outside = int(df["_outside"].sum())
         if outside:
-            warnings.warn(
+            warn(DataQualityWarning(
                 f"{outside} records have no usable created_at (wrong type, or outside years 1..9999) "
-                "and are not counted",
-                DataQualityWarning, stacklevel=2,
-            )  # fmt: skip
+                "and are not counted"
+            ))  # fmt: skip
         df = df[df["period"].notna()].drop(columns="_outside")
         cols = ["memories", "edges", "reflexions"]
         if df.empty:
@@ -485,10 +483,9 @@ class Analytics:
         keep = 0
         for keep, arch in enumerate(df["architecture_id"]):  # noqa: B007
             if arch in seen:
-                warnings.warn(
-                    f"the lineage of {id!r} loops back to {arch!r}; the chain is cut there",
-                    DataQualityWarning, stacklevel=2,
-                )  # fmt: skip
+                warn(DataQualityWarning(
+                    f"the lineage of {id!r} loops back to {arch!r}; the chain is cut there"
+                ))  # fmt: skip
                 break
             seen.add(arch)
         else:

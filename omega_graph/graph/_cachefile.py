@@ -66,7 +66,6 @@ import struct
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -77,7 +76,7 @@ from typing import Any, BinaryIO, TypeAlias
 import numpy as np
 import xxhash
 
-from ..errors import CacheWarning, ValidationError
+from ..errors import CacheWarning, ValidationError, warn
 
 __all__ = ["CacheEntry", "StrPath", "budget", "cache_dir", "clear", "entry_path", "read", "write"]
 
@@ -518,4 +517,4 @@ def _disable(folder: Path, exc: OSError) -> None:
     log.info("graph cache write in %s failed: %s", key, exc)
     if first:
         hint = "set OMEGA_GRAPH_CACHE_DIR to a writable directory, or pass cache=False"
-        warnings.warn(CacheWarning(f"graph cache disabled for {key}: {exc}; {hint}"), stacklevel=3)
+        warn(CacheWarning(f"graph cache disabled for {key}: {exc}; {hint}"))

@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import urllib.parse
-import warnings
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatabaseError, DataQualityWarning
+from ..errors import DatabaseError, DataQualityWarning, warn
 from . import _scan
 from .snapshot import MISSING_INT, BadValues, GraphData, SnapshotState
 
@@ -290,20 +289,4 @@ def warn_bad_values(bad: tuple[BadValues, ...]) -> None:
     if not bad:
         return
     parts = [f"{b.describe()}: {_CONSEQUENCE[(b.table, b.column)]}" for b in bad]
-    warnings.warn(
-        "causal graph snapshot: stored values of the wrong type or range; " + "; ".join(parts),
-        DataQualityWarning,
-        stacklevel=_caller_level(),
-    )
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` of the first frame outside omega_graph: the user's call, however it got here."""
-    import os
-    import sys
-
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    frame, level = sys._getframe(2), 2  # 1 is warn_bad_values itself
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
-    return level
+    warn(DataQualityWarning("causal graph snapshot: stored values of the wrong type or range; " + "; ".join(parts)))

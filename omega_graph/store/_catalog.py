@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import warnings
 from collections.abc import Iterator
 
-from ..errors import ConflictError, NotFoundError, PatternWarning, ValidationError
+from ..errors import ConflictError, NotFoundError, PatternWarning, ValidationError, warn
 from ..models import StoredArchitecture, StoredIntelligence, StoredSkill
 from ..validation import INT32_MAX, architecture_row, check_timestamp, intelligence_row, skill_row
 from ._base import StoreBase, db_errors
@@ -120,12 +119,11 @@ class CatalogOps(StoreBase):
         for row in self._conn.execute(_SKILLS_BY_SUCCESS).fetchall():
             compiled = _compile(str(row[3]))
             if isinstance(compiled, re.error):
-                warnings.warn(
+                warn(
                     PatternWarning(
                         f"skill {row[0]!r} has an invalid trigger_pattern {row[3]!r} ({compiled}); "
                         "it was skipped; store the skill again with a valid regular expression"
-                    ),
-                    stacklevel=3,
+                    )
                 )
             elif compiled.search(text):
                 found.append(StoredSkill(*row))
