@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser test test-networkx demo bench lint clean
+.PHONY: setup browser test test-networkx notebooks demo bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test-networkx: setup
 
 demo: setup
 	$(VENV)/bin/omega-graph demo
+
+# Execute the notebooks and store their outputs in place (commit the result): the tests check that a
+# fresh run still shows what is committed.
+notebooks: setup
+	$(PY) -m tests.notebook_run
 
 bench: setup
 	$(PY) -m pip install --quiet -e '.[test,bench]'

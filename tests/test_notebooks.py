@@ -5,32 +5,28 @@ written into a temporary directory and points at ``sys.executable``, so the kern
 interpreter (and installed ``omega_graph``) of the test session, whatever kernels the machine has.
 The kernel's working directory and ``TMPDIR`` are the test's ``tmp_path``: a notebook cannot depend
 on the directory it is started from, and whatever it leaves behind is cleaned up with the test.
-The files in ``notebooks/`` are only read, never written; a failed run saves the executed copy under
-``tmp_path`` and names it in the failure message.
+The files in ``notebooks/`` are committed with their outputs (``make notebooks`` writes them, by the
+same run: :mod:`tests.notebook_run`); the tests only read them, run each again and check that it
+still shows what is committed. A failed run saves the executed copy under ``tmp_path`` and names it
+in the failure message.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import json
-import os
 import re
 import sys
 from pathlib import Path
 
-import nbclient
 import nbformat
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+from tests.notebook_run import NOTEBOOK_DIR, comparable, kernel_specs, run
+
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-#: Seconds one cell may run (they take well under a second; this only stops a hang).
-CELL_TIMEOUT_S = 180
-KERNEL_START_TIMEOUT_S = 120
 #: Notebooks and the least number of figures each must show.
 MIN_FIGURES = {"01_quickstart": 0, "02_causal_paths": 3, "03_statistics_report": 5}
 #: Files a notebook leaves in its temporary directory for the reader to open.
@@ -61,38 +57,7 @@ def _python_source(cell_source: str) -> str:
 @pytest.fixture(scope="module")
 def kernel_spec_manager(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
     """A kernel spec ``python3`` that launches this interpreter, and nothing else."""
-    root = tmp_path_factory.mktemp("kernels")
-    spec_dir = root / "python3"
-    spec_dir.mkdir()
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"omega-graph test kernel ({sys.executable})",
-        "language": "python",
-        "metadata": {"debugger": False},
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    return KernelSpecManager(kernel_dirs=[str(root)], ensure_native_kernel=False)
-
-
-def _run(nb: nbformat.NotebookNode, ksm: KernelSpecManager, workdir: Path) -> nbformat.NotebookNode:
-    """Execute ``nb`` in place with a fresh kernel running in ``workdir``."""
-    km = KernelManager(kernel_name="python3", kernel_spec_manager=ksm)
-    client = nbclient.NotebookClient(
-        nb,
-        km=km,
-        kernel_name="python3",
-        timeout=CELL_TIMEOUT_S,
-        startup_timeout=KERNEL_START_TIMEOUT_S,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    env = {**os.environ, "TMPDIR": str(workdir)}
-    env.pop("PYTHONSTARTUP", None)
-    try:
-        client.execute(env=env, cleanup_kc=True)  # nbclient keeps a kernel it did not create alive
-    finally:
-        if km.has_kernel:
-            km.shutdown_kernel(now=True)
-    return nb
+    return kernel_specs(tmp_path_factory.mktemp("kernels"))
 
 
 # ----- the committed files -------------------------------------------------------------------------
@@ -101,13 +66,14 @@ def test_the_three_notebooks_exist() -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_is_stored_clean(path: Path) -> None:
-    """Valid nbformat 4, the python3 kernel, no outputs or execution counts (clear them before saving)."""
+def test_notebook_is_stored_with_its_outputs(path: Path) -> None:
+    """Valid nbformat 4, the python3 kernel, every code cell run once, in order (``make notebooks``), so
+    that a reader browsing the repository sees the results."""
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    dirty = [i for i, c in enumerate(_code_cells(nb)) if c.outputs or c.execution_count is not None]
-    assert not dirty, f"{path.name}: code cells {dirty} hold outputs; clear all outputs before saving"
+    counts = [c.execution_count for c in _code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: run `make notebooks` and commit it"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -143,7 +109,7 @@ def test_readme_describes_every_notebook() -> None:
 def test_kernel_runs_this_interpreter(kernel_spec_manager: KernelSpecManager, tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell("import os, sys\nprint(sys.executable)\nprint(os.getcwd())"))
-    _run(nb, kernel_spec_manager, tmp_path)
+    run(nb, kernel_spec_manager, tmp_path)
     lines = nb.cells[0].outputs[0]["text"].splitlines()
     assert Path(lines[0]).resolve() == Path(sys.executable).resolve()
     assert Path(lines[1]).resolve() == tmp_path.resolve()
@@ -154,11 +120,12 @@ def test_notebook_runs_top_to_bottom(
     path: Path, kernel_spec_manager: KernelSpecManager, tmp_path: Path
 ) -> None:
     before = _digest(path)
+    committed = nbformat.read(path, as_version=4)
     nb = nbformat.read(path, as_version=4)
     workdir = tmp_path / "cwd"
     workdir.mkdir()
     try:
-        _run(nb, kernel_spec_manager, workdir)
+        run(nb, kernel_spec_manager, workdir)
     except (CellExecutionError, CellTimeoutError) as err:
         saved = tmp_path / f"{path.stem}.executed.ipynb"
         nbformat.write(nb, saved)
@@ -186,6 +153,9 @@ def test_notebook_runs_top_to_bottom(
             )
     shown = [c for c in cells if c.outputs]
     assert len(shown) >= len(cells) // 2, "most cells show a result"
+    fresh, stored = comparable(nb), comparable(committed)
+    for i, (now, then) in enumerate(zip(fresh, stored, strict=True)):
+        assert now == then, f"{path.name} code cell {i} shows something else than the committed output: run `make notebooks`"
     for name in LEFT_FOR_THE_READER.get(path.stem, ()):
         found = sorted(workdir.rglob(name))
         assert len(found) == 1 and found[0].stat().st_size > 1000, f"{path.name} should write one {name}"
