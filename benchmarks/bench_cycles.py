@@ -30,14 +30,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-from _graph_data import synthetic_store  # noqa: E402
+import networkx as nx
+import numpy as np
+from _graph_data import synthetic_store
 
-from omega_graph.graph import CausalGraph  # noqa: E402
-from omega_graph.graph.snapshot import GraphData, SnapshotState  # noqa: E402
-from omega_graph.graph.structure import find_cycles  # noqa: E402
-from omega_graph.store import OmegaStore  # noqa: E402
+from omega_graph.graph import CausalGraph
+from omega_graph.graph.snapshot import GraphData, SnapshotState
+from omega_graph.graph.structure import find_cycles
+from omega_graph.store import OmegaStore
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:

@@ -25,10 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _graph_data import WORK, synthetic_store  # noqa: E402
+from _graph_data import WORK, synthetic_store
 
-from omega_graph.graph import CausalGraph  # noqa: E402
-from omega_graph.store import OmegaStore  # noqa: E402
+from omega_graph.graph import CausalGraph
+from omega_graph.store import OmegaStore
 
 
 def rss_mb() -> float:
@@ -235,7 +235,7 @@ def main() -> None:
 def _try(fn: Callable[[], object]) -> object | None:
     try:
         return fn()
-    except Exception:  # noqa: BLE001 - NoPathError / NetworkXNoPath: timing a miss is fine
+    except Exception:  # NoPathError / NetworkXNoPath: timing a miss is fine
         return None
 
 

@@ -33,16 +33,16 @@ from pathlib import Path
 # parallel loops lose badly (2.3 s instead of 3.6-5.8 s per run here): give networkit its best case.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _graph_data import synthetic_store  # noqa: E402
+from _graph_data import synthetic_store
 
-from omega_graph.graph import CausalGraph  # noqa: E402
-from omega_graph.graph import influence as influence_module  # noqa: E402
-from omega_graph.store import OmegaStore  # noqa: E402
+from omega_graph.graph import CausalGraph
+from omega_graph.graph import influence as influence_module
+from omega_graph.store import OmegaStore
 
 ALPHA = 0.85
 TOL = 1e-10
@@ -75,7 +75,7 @@ def forget_results(g: CausalGraph) -> None:
     g._data._cache.pop("pagerank_results", None)
 
 
-def main() -> None:  # noqa: C901
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--memories", type=int, default=1_000_000)
     ap.add_argument("--edges", type=int, default=3_000_000)

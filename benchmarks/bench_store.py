@@ -35,9 +35,9 @@ from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from omega_graph.models import StoredCausalEdge, StoredMemory  # noqa: E402
-from omega_graph.schema import MIGRATIONS, migrate  # noqa: E402
-from omega_graph.store import OmegaStore  # noqa: E402
+from omega_graph.models import StoredCausalEdge, StoredMemory
+from omega_graph.schema import MIGRATIONS, migrate
+from omega_graph.store import OmegaStore
 
 BASE_TS = 1_764_000_000
 EDGE_TYPES = ("causes", "enables", "inhibits", "correlates")

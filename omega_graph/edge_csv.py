@@ -98,7 +98,7 @@ def iter_edge_csv(path: str | os.PathLike[str]) -> Iterator[EdgeRow]:
     """
     name = os.fspath(path)
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
+        handle = open(path, newline="", encoding="utf-8-sig")  # closed below
     except FileNotFoundError as err:
         raise NotFoundError("edge CSV file", name, "check the path") from err
     except IsADirectoryError as err:

@@ -57,7 +57,7 @@ class _Record:
         return astuple(self)  # type: ignore[call-overload]
 
     @classmethod
-    def _make(cls, row: tuple):  # noqa: ANN206
+    def _make(cls, row: tuple):
         """Build a record from a row of column values, in column order."""
         return cls(*row)  # type: ignore[call-arg]
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from _omega_graph_nx import FUNCTIONS, get_info
 from omega_graph import OmegaStore, StoredCausalEdge, StoredMemory
-from omega_graph.backend import OmegaGraph, _dispatch, convert_from_nx, convert_to_nx, interface
+from omega_graph.backend import OmegaGraph, convert_from_nx, convert_to_nx, interface
 from tests.test_graph_reference import DAGS, fill_store, read_network
 
 pytestmark = pytest.mark.filterwarnings("ignore:Note. conversions to backend graphs:UserWarning")

@@ -28,7 +28,7 @@ def outcome(func: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, .
     """What a call gives: ``("ok", type, value)`` or ``("raise", type, message)``."""
     try:
         value = func(*args, **kwargs)
-    except Exception as err:  # noqa: BLE001 - comparing networkx's exceptions with ours
+    except Exception as err:  # comparing networkx's exceptions with ours
         return "raise", type(err), str(err)
     return "ok", type(value), value
 

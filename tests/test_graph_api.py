@@ -56,7 +56,7 @@ def test_isolated_memory_is_a_node(graph: CausalGraph) -> None:
         lambda g: g.d_separated("a", "nope"),
     ],
 )
-def test_unknown_memory_is_named(graph: CausalGraph, call) -> None:  # noqa: ANN001
+def test_unknown_memory_is_named(graph: CausalGraph, call) -> None:
     with pytest.raises(NotFoundError, match="memory 'nope' not found") as info:
         call(graph)
     assert isinstance(info.value, LookupError)
@@ -192,7 +192,7 @@ def test_cycles_and_d_separation(store: OmegaStore) -> None:
     assert g.find_cycles(limit=1, max_length=2) == [["a", "c"]]
 
 
-def test_graph_never_writes(tmp_path) -> None:  # noqa: ANN001
+def test_graph_never_writes(tmp_path) -> None:
     path = tmp_path / "ro.db"
     with OmegaStore(path) as s:
         s.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "ab")
@@ -214,7 +214,7 @@ def test_open_store_transaction_is_respected(store: OmegaStore) -> None:
     assert store.get_causal_edge("ez").weight == 0.5
 
 
-def test_weight_out_of_range_is_named(tmp_path) -> None:  # noqa: ANN001
+def test_weight_out_of_range_is_named(tmp_path) -> None:
     import sqlite3
 
     path = tmp_path / "w.db"

@@ -304,7 +304,7 @@ SPOILERS = {
 
 
 @pytest.mark.parametrize("spoiler", list(SPOILERS))
-def test_a_doubtful_entry_means_a_normal_load(store_path: Path, spoiler: str, monkeypatch) -> None:  # noqa: ANN001
+def test_a_doubtful_entry_means_a_normal_load(store_path: Path, spoiler: str, monkeypatch) -> None:
     cached(store_path)
     spoil = SPOILERS[spoiler]
     spoil(store_path, monkeypatch) if spoiler == "an older cache layout" else spoil(store_path)  # type: ignore[call-arg]
@@ -332,7 +332,7 @@ def test_a_read_only_store_file(store_path: Path) -> None:
     assert store_path.read_bytes() == before  # the graph layer never writes the store
 
 
-def test_an_unwritable_cache_folder_warns_once_and_loads(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_an_unwritable_cache_folder_warns_once_and_loads(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(_cache, "CACHE_MIN_EDGES", 0)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")

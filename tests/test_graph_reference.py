@@ -174,7 +174,7 @@ def check_paths(graph: CausalGraph, ref: nx.MultiDiGraph, s: str, t: str) -> Non
                 assert max_len is None or len(p) <= max_len
 
 
-def check_valid(p, ref: nx.MultiDiGraph) -> None:  # noqa: ANN001
+def check_valid(p, ref: nx.MultiDiGraph) -> None:
     """The path's edges exist, connect its nodes, are the strongest parallel edge, and multiply up."""
     assert len(p.nodes) == len(p.edge_ids) + 1 == len(p.weights) + 1
     for (u, v), eid, w in zip(itertools.pairwise(p.nodes), p.edge_ids, p.weights, strict=True):

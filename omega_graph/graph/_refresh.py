@@ -58,7 +58,7 @@ class Diverged(Exception):
     """A caught-up snapshot does not hold what the store holds (see ``verify`` in :func:`refresh`)."""
 
 
-def refresh(  # noqa: C901
+def refresh(
     data: GraphData,
     source: Source,
     filters: Filters,
