@@ -175,7 +175,8 @@ def crossover(seed: int) -> None:
             row = {}
             for loader in ("sqlite3", "duckdb", "auto"):
                 row[loader] = min(
-                    _time(lambda s=s, loader=loader: CausalGraph(s, loader=loader, cache=False)) for _ in range(3)
+                    _time(lambda s=s, loader=loader: CausalGraph(s, loader=loader, cache=False))
+                    for _ in range(3)
                 )
             auto = CausalGraph(s, cache=False).loader
         t_nx = min(nx_build(path) for _ in range(3))
@@ -221,14 +222,18 @@ def main() -> None:
     quiet_cpu = (cpu_seconds() - cpu0) / args.repeat
     quiet = min(loads)
     reference = digest(g)
-    print(f"fresh load ({g.loader}, query-ready): {best(loads)}; "  # type: ignore[attr-defined]
-          f"{g.nbytes() / max(g.number_of_edges(), 1):.0f} B/edge by array size")  # type: ignore[attr-defined]
+    print(
+        f"fresh load ({g.loader}, query-ready): {best(loads)}; "  # type: ignore[attr-defined]
+        f"{g.nbytes() / max(g.number_of_edges(), 1):.0f} B/edge by array size"
+    )  # type: ignore[attr-defined]
     print(f"floor (a fresh process reading ids, endpoints and weights with DuckDB): {best(floor)}")
     print(f"  fresh load / floor: {quiet / min(floor):.2f} (target <= 1.5)")
     if not args.skip_networkx:
         t_nx = nx_build(path)
-        print(f"networkx DiGraph from sqlite3 rows: {t_nx:.2f} s; networkx / fresh load: {t_nx / quiet:.1f} "
-              "(target >= 8)")
+        print(
+            f"networkx DiGraph from sqlite3 rows: {t_nx:.2f} s; networkx / fresh load: {t_nx / quiet:.1f} "
+            "(target >= 8)"
+        )
 
     # ----- under a writer -------------------------------------------------------------------------
     # A writer in a tight loop holds one of the two cores; one that pauses 10 ms between commits of
@@ -262,8 +267,10 @@ def main() -> None:
         t, loader, d = run(["-c", REOPEN, str(path), str(HERE), str(_cache.CACHE_MIN_EDGES)], env).split()
         assert loader == "cache" and d == reference, (loader, d, reference)
         reopen.append(float(t))
-    print(f"reopen, unchanged, new process: {best(reopen)}; fresh / reopen {quiet / min(reopen):.1f} "
-          "(target >= 10); same answers: yes")
+    print(
+        f"reopen, unchanged, new process: {best(reopen)}; fresh / reopen {quiet / min(reopen):.1f} "
+        "(target >= 10); same answers: yes"
+    )
     changed = []
     for round_ in range(args.repeat):
         change_edges(path, 1000, round_)
@@ -272,8 +279,10 @@ def main() -> None:
         assert loader == "cache" and d == digest(g), (loader, d)
         changed.append(float(t))
         quiet = min(quiet, loads[0])
-    print(f"reopen after 1,000 edge changes by another process: {best(changed)}; fresh / reopen "
-          f"{quiet / min(changed):.1f} (target >= 5); same answers: yes")
+    print(
+        f"reopen after 1,000 edge changes by another process: {best(changed)}; fresh / reopen "
+        f"{quiet / min(changed):.1f} (target >= 5); same answers: yes"
+    )
     store.close()
     if not args.skip_small:
         crossover(args.seed)

@@ -48,6 +48,7 @@ def _graph_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     else:
         os.environ["OMEGA_GRAPH_CACHE_DIR"] = before
 
+
 #: Where the original crate's files may live: an override, a copy in the repo, the shared folder.
 COMPAT_CANDIDATES = [Path(p) for p in [os.environ.get("OMEGA_COMPAT_DIR", "")] if p] + [
     REPO / "tests" / "compat",

@@ -75,7 +75,9 @@ bad_timestamps = st.one_of(
     st.integers(max_value=INT64_MIN - 1),
     st.sampled_from([1.5, 1_764_000_000.0, True, False, "1764000000", None, math.nan]),
 )
-bad_counts = st.one_of(st.integers(max_value=-1), st.sampled_from([True, 1.5, "3", None, INT32_MAX + 1, INT64_MAX]))
+bad_counts = st.one_of(
+    st.integers(max_value=-1), st.sampled_from([True, 1.5, "3", None, INT32_MAX + 1, INT64_MAX])
+)
 bad_blobs = st.one_of(
     st.binary(min_size=1, max_size=40).filter(lambda b: len(b) % 4 != 0),
     st.sampled_from(["abcd", 4, [1.0, 2.0], 1.5]),

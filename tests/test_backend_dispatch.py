@@ -121,7 +121,9 @@ def test_refresh_drops_the_conversion_when_the_snapshot_changes() -> None:
 
 def test_convert_to_nx_is_to_networkx(graph: Any) -> None:
     a, b = convert_to_nx(graph), graph.to_networkx()
-    assert nx.utils.graphs_equal(a, b) and list(a.edges(keys=True, data=True)) == list(b.edges(keys=True, data=True))
+    assert nx.utils.graphs_equal(a, b) and list(a.edges(keys=True, data=True)) == list(
+        b.edges(keys=True, data=True)
+    )
     assert convert_to_nx({"x": 1}) == {"x": 1}
 
 
@@ -176,7 +178,12 @@ def test_should_run_converts_only_when_it_pays() -> None:
         assert nx.descendants(G, 0) == nx.descendants(G, 0, backend="networkx")
 
 
-LABELS: list[Callable[[int], Hashable]] = [lambda i: i, lambda i: (i, "x"), lambda i: f"n{i}", lambda i: frozenset({i})]
+LABELS: list[Callable[[int], Hashable]] = [
+    lambda i: i,
+    lambda i: (i, "x"),
+    lambda i: f"n{i}",
+    lambda i: frozenset({i}),
+]
 
 
 @pytest.mark.parametrize("label", LABELS)
@@ -251,7 +258,10 @@ def test_pagerank_honours_max_iter_like_networkx() -> None:
 
 @pytest.mark.parametrize(
     "kwargs, error",
-    [({"personalization": {0: 0.0}}, ZeroDivisionError), ({"personalization": {"nope": 1.0}}, ZeroDivisionError)],
+    [
+        ({"personalization": {0: 0.0}}, ZeroDivisionError),
+        ({"personalization": {"nope": 1.0}}, ZeroDivisionError),
+    ],
 )
 def test_pagerank_bad_input_gives_networkx_errors(kwargs: dict[str, Any], error: type[Exception]) -> None:
     G = nx.DiGraph([(0, 1), (1, 2)])

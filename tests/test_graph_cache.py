@@ -52,9 +52,7 @@ def outcome(ask: Callable[[CausalGraph], object], g: CausalGraph) -> object:
 
 
 @pytest.fixture(params=["sqlite3", "duckdb"])
-def cache_dir(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+def cache_dir(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The cache folder of the test; full reads through sqlite3, or through the DuckDB child (whose
     edge ids come as lines of a file: another layout of the id buffer)."""
     folder = tmp_path / "cache"
@@ -68,7 +66,9 @@ def cache_dir(
 
 def fill(path: Path, memories: int = 60, edges: int = 240) -> None:
     with OmegaStore(path) as s:
-        s.store_memories(StoredMemory(f"m{i}", "x", 1 + i % 12, (i % 10) / 10, None, i, i) for i in range(memories))
+        s.store_memories(
+            StoredMemory(f"m{i}", "x", 1 + i % 12, (i % 10) / 10, None, i, i) for i in range(memories)
+        )
         s.store_causal_edges(
             StoredCausalEdge(f"e{i}", f"m{i % memories}", f"m{(i * 7 + 1) % memories}", (i % 11) / 10,
                              ["causes", "enables", "inhibits"][i % 3], 100 + i % 50)
@@ -203,10 +203,14 @@ def test_reopen_in_a_new_process(store_path: Path) -> None:
         print(g.loader, g.number_of_edges(), g.effects("m1").to_json())
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=os.environ)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=os.environ
+    )
     reference = fresh(store_path)
     assert out.stdout.strip().split(maxsplit=2) == [
-        "cache", str(reference.number_of_edges()), reference.effects("m1").to_json()
+        "cache",
+        str(reference.number_of_edges()),
+        reference.effects("m1").to_json(),
     ]
 
 
@@ -396,7 +400,10 @@ def test_sigkill_while_the_cache_is_written_leaves_nothing_torn(big_store: Path)
         if entry(big_store).exists():
             entry(big_store).unlink()
         child = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(big_store), "-1"], stdout=subprocess.PIPE, text=True, env=os.environ
+            [sys.executable, "-c", WRITER, str(big_store), "-1"],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=os.environ,
         )
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         time.sleep(delay)
@@ -429,7 +436,9 @@ def test_cli_cache_clear(store_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args, code, says", [([], 2, "give DB or --all"), (["--all"], 0, "removed 2")])
-def test_cli_cache_clear_all_or_a_usage_error(store_path: Path, args: list[str], code: int, says: str) -> None:
+def test_cli_cache_clear_all_or_a_usage_error(
+    store_path: Path, args: list[str], code: int, says: str
+) -> None:
     other = store_path.with_name("other.db")
     fill(other)
     cached(store_path), cached(other)

@@ -236,18 +236,24 @@ def _drop_everything(store: OmegaStore, conn: sqlite3.Connection) -> None:
 
 SNAPSHOT_CHANGES = {
     "store deletes an edge and prunes the log": lambda s, c: (
-        s.delete_causal_edge("e2"), c.execute("DELETE FROM omega_edge_log")),
+        s.delete_causal_edge("e2"),
+        c.execute("DELETE FROM omega_edge_log"),
+    ),
     "store re-stores edges elsewhere": lambda s, c: (
         s.store_causal_edge(edge("e1", "m5", "m6", 0.1, "inhibits", 9)),
-        s.store_causal_edge(edge("e5", "m0", "m4", 0.3))),
+        s.store_causal_edge(edge("e5", "m0", "m4", 0.3)),
+    ),
     "crate INSERT OR REPLACE of an edge": lambda s, c: c.execute(
-        "INSERT OR REPLACE INTO causal_edges VALUES ('e3', 'm4', 'm0', 0.7, 'causes', 1)"),
+        "INSERT OR REPLACE INTO causal_edges VALUES ('e3', 'm4', 'm0', 0.7, 'causes', 1)"
+    ),
     "crate re-keys edges": lambda s, c: c.execute("UPDATE causal_edges SET id = id || '-x'"),
     "crate re-keys and re-tiers memories": lambda s, c: (
         c.execute("UPDATE memories SET tier = 12, importance = 0.01"),
-        c.execute("UPDATE memories SET id = 'z' || id WHERE id IN ('m6', 'm7')")),
+        c.execute("UPDATE memories SET id = 'z' || id WHERE id IN ('m6', 'm7')"),
+    ),
     "crate INSERT OR REPLACE of a memory (cascade)": lambda s, c: c.execute(
-        "INSERT OR REPLACE INTO memories VALUES ('m1', 'x', 3, 0.2, NULL, 1, 1)"),
+        "INSERT OR REPLACE INTO memories VALUES ('m1', 'x', 3, 0.2, NULL, 1, 1)"
+    ),
     "everything deleted": _drop_everything,
 }
 

@@ -155,7 +155,9 @@ def test_notebook_runs_top_to_bottom(
     assert len(shown) >= len(cells) // 2, "most cells show a result"
     fresh, stored = comparable(nb), comparable(committed)
     for i, (now, then) in enumerate(zip(fresh, stored, strict=True)):
-        assert now == then, f"{path.name} code cell {i} shows something else than the committed output: run `make notebooks`"
+        assert now == then, (
+            f"{path.name} code cell {i} shows something else than the committed output: run `make notebooks`"
+        )
     for name in LEFT_FOR_THE_READER.get(path.stem, ()):
         found = sorted(workdir.rglob(name))
         assert len(found) == 1 and found[0].stat().st_size > 1000, f"{path.name} should write one {name}"

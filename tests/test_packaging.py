@@ -32,7 +32,10 @@ def test_wheel_installs_in_a_fresh_venv_and_runs_the_demo(tmp_path: Path) -> Non
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=True)
     pip = subprocess.run(
-        [str(env_dir / "bin" / "pip"), "install", "-q", str(wheel)], capture_output=True, text=True, timeout=1200
+        [str(env_dir / "bin" / "pip"), "install", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert pip.returncode == 0, pip.stderr
     out = tmp_path / "demo"

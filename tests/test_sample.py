@@ -26,7 +26,9 @@ from omega_graph.sample import (
 )
 from omega_graph.schema import CRATE_TABLES
 
-REPO_DATA = (Path(__file__).resolve().parent.parent / "data").resolve()  # data/ links to the package's omega_graph/data
+REPO_DATA = (
+    Path(__file__).resolve().parent.parent / "data"
+).resolve()  # data/ links to the package's omega_graph/data
 SHARED_DATA = Path("/work/shared/data")
 NAMES = [n.name for n in NETWORKS]
 

@@ -39,7 +39,11 @@ def _bad_type_in_statistics(store: OmegaStore) -> Any:
 
 @pytest.mark.parametrize(
     "arrange, category",
-    [(_bad_pattern, PatternWarning), (_bad_weight, DataQualityWarning), (_bad_type_in_statistics, DataQualityWarning)],
+    [
+        (_bad_pattern, PatternWarning),
+        (_bad_weight, DataQualityWarning),
+        (_bad_type_in_statistics, DataQualityWarning),
+    ],
     ids=["match_skills", "causal_graph", "analytics"],
 )
 def test_warning_points_at_the_callers_line(

@@ -77,7 +77,9 @@ def convert_from_nx(
         for attr, default in (edge_attrs or {}).items()
     }
     n_pairs = sum(map(len, G._pred.values()))
-    pred_src = np.fromiter(map(index.__getitem__, chain.from_iterable(G._pred.values())), np.int64, count=n_pairs)
+    pred_src = np.fromiter(
+        map(index.__getitem__, chain.from_iterable(G._pred.values())), np.int64, count=n_pairs
+    )
 
     def edge_values(attr: str, default: object) -> np.ndarray:
         found = values.get((attr, default))

@@ -67,7 +67,9 @@ def pagerank(
         return {}
     if dangling is not None:
         raise Delegate("a dangling distribution other than the personalization")
-    if not (isinstance(alpha, int | float) and 0.0 <= alpha < 1.0 and isinstance(tol, int | float) and tol > 0):
+    if not (
+        isinstance(alpha, int | float) and 0.0 <= alpha < 1.0 and isinstance(tol, int | float) and tol > 0
+    ):
         raise Delegate("alpha outside [0, 1) or tol <= 0")
     if not isinstance(weight, str | None):
         raise Delegate("a weight function")
@@ -112,8 +114,6 @@ def pagerank(
     scores = np.empty(n)
     scores[chain.perm] = x
     return dict(zip(view.nodes, scores.tolist(), strict=True))
-
-
 
 
 @native()

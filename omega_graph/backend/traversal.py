@@ -74,7 +74,11 @@ def has_path(G: Any, source: Hashable, target: Hashable) -> bool:
 
 
 def _sort_neighbors_is_none(bound: Any) -> bool | str:
-    return True if bound.arguments.get("sort_neighbors") is None else "a sort_neighbors function runs in networkx"
+    return (
+        True
+        if bound.arguments.get("sort_neighbors") is None
+        else "a sort_neighbors function runs in networkx"
+    )
 
 
 @native(accepts=_sort_neighbors_is_none)

@@ -240,7 +240,9 @@ def _to_entry(data: GraphData, expect: dict[str, Any]) -> tuple[dict[str, np.nda
 
 
 def _from_entry(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> GraphData:
-    nodes = StringStore(arrays["node_ids"], arrays["node_starts"], bool(meta["node_ids"][0]), int(meta["node_ids"][1]))
+    nodes = StringStore(
+        arrays["node_ids"], arrays["node_starts"], bool(meta["node_ids"][0]), int(meta["node_ids"][1])
+    )
     data = GraphData(
         node_ids=nodes.tolist(),
         edge_ids=StringStore(
@@ -261,6 +263,8 @@ def _from_entry(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> GraphDat
     for reverse in (False, True):
         if f"cost_{reverse}_data" in arrays:
             data._cache[f"cost_{reverse}"] = data._csr(
-                arrays[f"cost_{reverse}_data"], arrays[f"cost_{reverse}_indices"], arrays[f"cost_{reverse}_indptr"]
+                arrays[f"cost_{reverse}_data"],
+                arrays[f"cost_{reverse}_indices"],
+                arrays[f"cost_{reverse}_indptr"],
             )
     return data

@@ -370,7 +370,9 @@ def _apply(
         node_ids=node_ids, node_rowid=node_rowid, tier=tier, importance=importance,
         edge_ids=edge_ids, type_names=type_names, state=state, **cols,
     )  # fmt: skip
-    if node_ids is data.node_ids and all(cols[k] is getattr(data, k) for k in ("src", "dst", "weight", "erowid")):
+    if node_ids is data.node_ids and all(
+        cols[k] is getattr(data, k) for k in ("src", "dst", "weight", "erowid")
+    ):
         # the same memories and edges (only attributes changed): every derived structure still holds
         new_data._cache.update(data._cache)
     return new_data
@@ -427,7 +429,9 @@ def _merge(
     return out
 
 
-def _place(lo: np.ndarray, hi: np.ndarray, new: dict[str, np.ndarray], w_old: np.ndarray, r_old: np.ndarray) -> np.ndarray:
+def _place(
+    lo: np.ndarray, hi: np.ndarray, new: dict[str, np.ndarray], w_old: np.ndarray, r_old: np.ndarray
+) -> np.ndarray:
     """Insertion points: before the first old edge of the same pair that sorts after the new one by
     ``(-weight, rowid)`` (parallel edges), else at the pair's place."""
     at = lo.copy()
@@ -439,7 +443,9 @@ def _place(lo: np.ndarray, hi: np.ndarray, new: dict[str, np.ndarray], w_old: np
     return at
 
 
-def _splice_plan(n_old: int, drop: np.ndarray, at: np.ndarray) -> tuple[list[tuple[int, int, int]], np.ndarray, int]:
+def _splice_plan(
+    n_old: int, drop: np.ndarray, at: np.ndarray
+) -> tuple[list[tuple[int, int, int]], np.ndarray, int]:
     """Runs ``(output start, old start, length)`` of the kept old rows, the output positions of the
     new rows (inserted before old position ``at[i]``, ``at`` ascending), and the output length."""
     dropped = set(drop.tolist())

@@ -118,7 +118,9 @@ class StringStore:
             return self
         tail = self.tail.flat()
         starts = np.concatenate([self.starts[:-1], tail.starts + self.starts[-1]])
-        return StringStore(np.concatenate([self.buffer, tail.buffer]), starts, self.plain and tail.plain, self.sep)
+        return StringStore(
+            np.concatenate([self.buffer, tail.buffer]), starts, self.plain and tail.plain, self.sep
+        )
 
     def take(self, positions: Sequence[int] | np.ndarray) -> StringStore:
         """A new store of the items at ``positions``, in that order (one pass over their bytes)."""

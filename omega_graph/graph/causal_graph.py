@@ -498,7 +498,9 @@ class CausalGraph:
         import networkx as nx
 
         if frozen:
-            frozen_graph: nx.MultiDiGraph = self._data._cached("networkx_frozen", lambda: nx.freeze(self.to_networkx()))
+            frozen_graph: nx.MultiDiGraph = self._data._cached(
+                "networkx_frozen", lambda: nx.freeze(self.to_networkx())
+            )
             return frozen_graph
 
         d = self._data

@@ -288,7 +288,9 @@ class GraphData:
             erowid=np.array(erow, dtype=np.int64)[keep],
             eid=np.arange(len(keep), dtype=np.int32),
             created_bad=np.array([v is None for v in created], dtype=bool)[keep],
-            edge_ids=StringStore.from_strings([eids[i] for i in keep.tolist()] if len(keep) < len(eids) else eids),
+            edge_ids=StringStore.from_strings(
+                [eids[i] for i in keep.tolist()] if len(keep) < len(eids) else eids
+            ),
             type_names=[str(t) for t in names],
             state=state,
         )
@@ -308,7 +310,14 @@ class GraphData:
                 r_order, r_key = ahead.result()
         else:
             order, key = self._pair_sort(self.src, self.dst)
-        names = ["weight", "created", "created_bad", "etype", "erowid", "eid"]  # new arrays, also when in order
+        names = [
+            "weight",
+            "created",
+            "created_bad",
+            "etype",
+            "erowid",
+            "eid",
+        ]  # new arrays, also when in order
         if self.ehash is not None:
             names.append("ehash")
         if not large:
