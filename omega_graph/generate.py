@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import ValidationError
 from .models import StoredCausalEdge, StoredMemory, StoredReflexionEpisode, StoredVector
@@ -368,7 +368,7 @@ def generate_store(
     _rng(seed, "memories")  # checks the seed before any file is created
     _check_fraction("back_edge_fraction", back_edge_fraction)
     _check_fraction("zero_weight_fraction", zero_weight_fraction)
-    batches = (
+    batches: tuple[Iterator[list[Any]], ...] = (
         memory_batches(memories, seed),
         edge_batches(
             memories,
@@ -390,8 +390,10 @@ def generate_store(
         done = 0
         if progress is not None:
             progress(0, total)
-        writers = (store.store_memories, store.store_causal_edges, _each(store.store_vector, store),
-                   _each(store.store_reflexion, store))  # fmt: skip
+        writers: tuple[Callable[[list[Any]], int], ...] = (
+            store.store_memories, store.store_causal_edges, _each(store.store_vector, store),
+            _each(store.store_reflexion, store),
+        )  # fmt: skip
         for write, stage in zip(writers, batches, strict=True):
             for batch in stage:
                 done += write(batch)
@@ -412,8 +414,8 @@ def generate_store(
     return OmegaStore(path)
 
 
-def _each(method: Callable[[object], None], store: OmegaStore) -> Callable[[list], int]:
-    def write(batch: list) -> int:
+def _each(method: Callable[[Any], None], store: OmegaStore) -> Callable[[list[Any]], int]:
+    def write(batch: list[Any]) -> int:
         with store.transaction():
             for record in batch:
                 method(record)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
+from typing import TypeVar
 
 __all__ = [
     "DatabaseStatistics",
@@ -48,6 +49,9 @@ def unpack_f32(blob: bytes) -> list[float]:
     return list(struct.unpack(f"<{len(blob) // 4}f", blob))
 
 
+_R = TypeVar("_R", bound="_Record")
+
+
 class _Record:
     """Shared helpers; every record is a dataclass whose columns match its table."""
 
@@ -57,9 +61,9 @@ class _Record:
         return astuple(self)  # type: ignore[call-overload]
 
     @classmethod
-    def _make(cls, row: tuple):
+    def _make(cls: type[_R], row: tuple) -> _R:
         """Build a record from a row of column values, in column order."""
-        return cls(*row)  # type: ignore[call-arg]
+        return cls(*row)
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:

@@ -432,7 +432,7 @@ def cache_clear_command(db: Path | None, everything: bool) -> None:
 
     if (db is None) == (not everything):
         raise click.UsageError("give DB or --all (not both)")
-    removed = _cache.clear(None if everything else os.fspath(db))
+    removed = _cache.clear(None if everything or db is None else os.fspath(db))
     click.echo(f"removed {removed} cached graph snapshot(s) from {_cache.folder()}")
 
 

@@ -40,7 +40,7 @@ def format_number(value: object) -> str:
     if isinstance(value, float):
         return format(value, ".6g")
     if hasattr(value, "item"):  # a numpy scalar
-        return format_number(value.item())  # type: ignore[attr-defined]
+        return format_number(value.item())
     return str(value)
 
 

@@ -45,7 +45,7 @@ def _filters(min_weight: object, edge_types: object, as_of: object) -> loading.F
             raise ValidationError("causal_graph", "edge_types", list(edge_types), "edge type strings")
     if as_of is not None and (isinstance(as_of, bool) or not isinstance(as_of, int)):
         raise ValidationError("causal_graph", "as_of", as_of, "a Unix timestamp in seconds (int) or None")
-    return loading.Filters(float(min_weight), types, as_of)  # type: ignore[arg-type]
+    return loading.Filters(float(min_weight), types, as_of)
 
 
 class CausalGraph:

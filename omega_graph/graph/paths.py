@@ -260,7 +260,7 @@ def time_respecting_path(data: GraphData, s: int, t: int, build: Builder) -> Cau
             while prev[chain[-1]] >= 0:
                 chain.append(prev[chain[-1]])
             chain.reverse()
-            nodes, kept = [int(src[chain[0]])], []
+            nodes, kept = [int(src[chain[0]])], list[int]()
             for x in chain:  # erase loops (only weight-1 cycles can tie): still time-respecting
                 head = int(dst[x])
                 if head in nodes:
