@@ -358,3 +358,17 @@ def test_hits_is_networkx_computation_on_the_same_matrix(real: Any) -> None:
     G = nx.DiGraph([(0, 1), (1, 2)])
     with pytest.raises(nx.PowerIterationFailedConvergence):
         nx.hits(G, max_iter=0, backend="omega")
+
+
+@pytest.mark.parametrize("multigraph", [False, True])
+def test_graph_views_convert(multigraph: bool) -> None:
+    """Subgraph and reverse views hold filtered atlases, not dicts: they convert like graphs."""
+    G = nx.gnp_random_graph(30, 0.1, directed=True, seed=5)
+    for u, v in G.edges:
+        G.edges[u, v]["weight"] = (u + v) % 4
+    if multigraph:
+        G = nx.MultiDiGraph(G)
+    for view in (G.subgraph(range(0, 30, 2)), G.reverse(copy=False), nx.restricted_view(G, [3], [])):
+        for v in list(view)[:4]:
+            assert nx.descendants(view, v, backend="omega") == nx.descendants(view, v)
+        assert l1(nx.pagerank(view, backend="omega"), exact_pagerank(view)) <= 1e-6

@@ -71,7 +71,7 @@ def convert_from_nx(
         datas: Any = [d for nbrs in adj.values() for keys in nbrs.values() for d in keys.values()]
     else:
         dst = np.fromiter(map(index.__getitem__, chain.from_iterable(adj.values())), np.int64, count=m)
-        datas = list(chain.from_iterable(map(dict.values, adj.values())))
+        datas = list(chain.from_iterable(nbrs.values() for nbrs in adj.values()))  # views too, not only dicts
     values = {
         (attr, default): _edge_values([d.get(attr, default) for d in datas])
         for attr, default in (edge_attrs or {}).items()
