@@ -104,11 +104,18 @@ def store_file(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     return _compat_copy(tmp_path, request.param)
 
 
-@pytest.fixture(scope="module", params=["live", "snapshot"])
+@pytest.fixture(scope="module", params=["live", "snapshot", "worker"])
 def analytics(request: pytest.FixtureRequest, store_file: str) -> Iterator[Analytics]:
-    with Analytics(store_file, snapshot=request.param == "snapshot") as a:
-        assert a.mode == request.param
-        yield a
+    """The same statistics three ways: DuckDB in this process on the file, on a snapshot copy, and
+    in a worker process (this process holds the file open through sqlite3 meanwhile)."""
+    holder = sqlite3.connect(store_file) if request.param == "worker" else None
+    try:
+        with Analytics(store_file, snapshot=True if request.param == "snapshot" else None) as a:
+            assert a.mode == request.param
+            yield a
+    finally:
+        if holder is not None:
+            holder.close()
 
 
 def rows(path: str, table: str) -> pd.DataFrame:

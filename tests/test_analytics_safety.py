@@ -28,9 +28,10 @@ from omega_graph import (
     StoredIntelligence,
     StoredMemory,
     ValidationError,
+    duck,
 )
 from omega_graph.analytics import Analytics, DataQualityWarning
-from omega_graph.analytics._duck import EXTENSION_PACKAGE, extension_path, load_sqlite_extension
+from omega_graph.duck import EXTENSION_PACKAGE, extension_path, load_sqlite_extension
 from omega_graph.schema import migrate
 
 T0 = 1_764_000_000
@@ -264,7 +265,7 @@ def test_one_session_does_not_reattach_per_call(tmp_path: Path) -> None:
         first = live.sql(attached)
         live.tier_summary(), live.degree_table(), live.overview()
         assert live.sql(attached).equals(first)
-    with OmegaStore(path) as store, store.analytics() as snap:
+    with OmegaStore(path) as store, Analytics(store, snapshot=True) as snap:
         first = snap.sql(attached)
         snap.tier_summary(), snap.degree_table()
         assert snap.sql(attached).equals(first)  # no commit: the same snapshot is reused
@@ -275,14 +276,51 @@ def test_one_session_does_not_reattach_per_call(tmp_path: Path) -> None:
     assert not os.path.exists(snapshot_dir)
 
 
-def test_path_open_in_this_process_is_read_through_a_snapshot(tmp_path: Path) -> None:
+def test_store_analytics_reads_the_live_file_in_one_reused_worker(tmp_path: Path) -> None:
+    path = small_store(tmp_path / "s.db")
+    attached = "SELECT database_oid, path FROM duckdb_databases() WHERE database_name = 'omega'"
+    with OmegaStore(path) as store:
+        with store.analytics() as a:
+            assert a.mode == "worker"
+            first = a.sql(attached)
+            assert first["path"].tolist() == [path]  # the file itself: no copy
+            pid = duck.store_worker(store).pid
+            assert pid is not None and pid != os.getpid()
+            store.store_memory(StoredMemory("new", "x", 9, 0.5, None, T0, T0))
+            assert 9 in a.tier_summary()["tier"].tolist()  # the commit is seen, nothing re-attached
+            assert a.sql(attached).equals(first)
+            with pytest.raises(DatabaseError, match="worker process.*Analytics.sql"):
+                a.connection  # noqa: B018
+        with store.analytics() as b:  # a later session reuses the process
+            assert b.overview()["count"].iloc[0] == 21
+            assert duck.store_worker(store).pid == pid
+    assert not _alive(pid)  # closing the store stops its worker
+
+
+def _alive(pid: int) -> bool:
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().split(")")[-1].split()[0] == "Z":
+                    return False
+        except (ProcessLookupError, FileNotFoundError):
+            return False
+        import time
+
+        time.sleep(0.05)
+    return True
+
+
+def test_path_open_in_this_process_is_read_by_a_worker(tmp_path: Path) -> None:
     path = small_store(tmp_path / "s.db")
     a = Analytics(path)
     assert a.mode == "live"
     with OmegaStore(path) as store:
-        assert Analytics(path).mode == "snapshot"
+        with Analytics(path) as b:
+            assert b.mode == "worker"
         assert a.overview()["count"].iloc[0] == 20  # switched before DuckDB touched the file
-        assert a.mode == "snapshot"
+        assert a.mode == "worker"
         store.store_memory(StoredMemory("new", "x", 1, 0.5, None, T0, T0))
         assert a.overview()["count"].iloc[0] == 21
     a.close()
@@ -342,7 +380,11 @@ def _writer_process(path: str, rounds: int, started: mp.Event) -> None:
 
 
 @pytest.mark.slow
-def test_each_statistic_sees_one_snapshot_while_another_process_commits(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["live", "worker"])
+def test_each_statistic_sees_one_snapshot_while_another_process_commits(tmp_path: Path, mode: str) -> None:
+    """Each commit of the writer adds a memory with two edges and an architecture with three
+    intelligences: a statistic that mixed two states would see a memory with one edge, or an
+    architecture with fewer than three intelligences."""
     path = small_store(tmp_path / "s.db", n=2000)
     ctx = mp.get_context("spawn")
     started = ctx.Event()
@@ -350,8 +392,9 @@ def test_each_statistic_sees_one_snapshot_while_another_process_commits(tmp_path
     proc.start()
     try:
         assert started.wait(60)
-        with Analytics(path) as a:
-            assert a.mode == "live"
+        holder = OmegaStore(path) if mode == "worker" else None  # this process holds the file
+        with holder.analytics() if holder is not None else Analytics(path) as a:
+            assert a.mode == mode
             checks = 0
             while proc.is_alive() or checks < 3:
                 deg = a.degree_table()
@@ -362,10 +405,18 @@ def test_each_statistic_sees_one_snapshot_while_another_process_commits(tmp_path
                 intel = a.intelligence_summary()
                 mine = intel[intel["arch_id"].str.startswith("wa")]
                 assert (mine["intelligences"] == 3).all() and mine["architecture"].notna().all()
+                # two scans of one statement, in two pipelines: one state (a commit adds 1 + 2 rows)
+                both = a.sql(
+                    "SELECT (SELECT count(*) FROM memories) AS m, (SELECT count(*) FROM causal_edges) AS e, "
+                    "(SELECT count(*) FROM memories WHERE tier = 7) AS w"
+                ).iloc[0]
+                assert (both["m"], both["e"]) == (2000 + both["w"], 2000 + 2 * both["w"])
                 arch = a.architecture_summary().set_index("paradigm")
                 if "test" in arch.index:
                     assert arch.loc["test", "intelligences"] == 3 * arch.loc["test", "architectures"]
                 checks += 1
+        if holder is not None:
+            holder.close()
     finally:
         proc.join(120)
     assert proc.exitcode == 0

@@ -13,6 +13,7 @@ Examples
 ['memories', 'skills', 'architectures', 'intelligences', 'causal_edges', 'vectors', 'reflexion_episodes']
 """
 
-from .statistics import Analytics, DataQualityWarning
+from ..errors import DataQualityWarning
+from .statistics import Analytics
 
 __all__ = ["Analytics", "DataQualityWarning"]

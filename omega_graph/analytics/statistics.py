@@ -1,9 +1,9 @@
 """The :class:`Analytics` session: DuckDB over an omega store, statistics as pandas DataFrames.
 
 One session owns a private ``duckdb.connect()`` with DuckDB's SQLite extension loaded (see
-:mod:`omega_graph.analytics._duck`) and the store's file ATTACHed READ_ONLY as ``omega``; the
-crate's tables are visible unqualified. The extension and the attachment are paid for once, when
-the session opens; every call after that reuses them.
+:mod:`omega_graph.duck`) and the store's file ATTACHed READ_ONLY as ``omega``; the crate's tables
+are visible unqualified. The extension and the attachment are paid for once, when the session
+opens; every call after that reuses them. The engine is :class:`~._session.DuckSession`.
 
 Consistency
 -----------
@@ -12,19 +12,22 @@ DuckDB's SQLite scanner normally splits a table scan across threads, and each wo
 commits. Sessions on a live file therefore turn those multi-threaded scans off
 (``sqlite_disable_multithreaded_scans``): every scan of a DuckDB transaction then goes through the
 transaction's single SQLite connection and read transaction. Each curated statistic is one SQL
-statement (one DuckDB transaction), so it sees one snapshot of the file while other processes
+statement (one DuckDB transaction), so it sees one state of the file while other processes
 commit; :meth:`Analytics.export_parquet` runs all its tables in one transaction.
 
-Same-process writers (why some sessions read a snapshot)
---------------------------------------------------------
+Where DuckDB runs (same-process writers)
+----------------------------------------
 DuckDB's extension carries its own SQLite library. On Unix, SQLite's file locks belong to the
 process, so DuckDB's copy cannot see the locks of Python's ``sqlite3`` in the same process: opening
 a WAL file that a store of this process has open truncates its shared-memory index under it (we
-reproduced a ``SIGBUS`` crash). So DuckDB reads the live file only when no descriptor of this
-process is open on it. ``store.analytics()``, in-memory stores, and paths this process already has
-open are read from a private snapshot instead: the seven crate tables copied by Python's
-``sqlite3`` in one read transaction into a temporary file, refreshed before a call whenever the
-store has committed since. Such sessions can use DuckDB's parallel scans (the copy never changes).
+reproduced a ``SIGBUS`` crash). So DuckDB reads the live file in this process only when no
+descriptor of this process is open on it (mode ``"live"``). ``store.analytics()`` on a file store,
+and a path this process has open, are read live by the store's **DuckDB worker process** (mode
+``"worker"``; :mod:`omega_graph.duck`): started on first use, reused by every later session and by
+the graph loader, results sent back as pickled DataFrames. No copy of the file is made. In-memory
+stores (and ``snapshot=True``) read a private snapshot instead: the seven crate tables copied by
+Python's ``sqlite3`` in one read transaction into a temporary file, refreshed before a call
+whenever the store has committed since (mode ``"snapshot"``, with DuckDB's parallel scans).
 
 Typing
 ------
@@ -51,25 +54,23 @@ Examples
 from __future__ import annotations
 
 import os
-import re
 import threading
+import uuid
 import weakref
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..duck import DEFAULT_TIMEOUT, Worker, store_worker
 from ..errors import DatabaseError, DataQualityWarning, NotFoundError, ValidationError, warn
-from ..schema import CRATE_TABLES
 from . import queries as Q
-from ._duck import _quote, connect
+from ._session import DuckSession, check_read_only
 from ._source import Snapshot, check_source_file, open_in_process
-from ._typing import anomaly_rows, column_types, tolerant_view_sql, typed_view_sql
-from .export import export_tables
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["Analytics", "DataQualityWarning"]
+__all__ = ["Analytics"]
 
 #: ``activity(freq=...)``: DuckDB date_trunc part and the matching pandas frequency.
 FREQUENCIES: dict[str, tuple[str, str]] = {
@@ -81,14 +82,6 @@ FREQUENCIES: dict[str, tuple[str, str]] = {
     "year": ("year", "YS"),
 }
 _MAX_PERIODS = 5_000_000
-_READ_ONLY_HINT = (
-    "one read-only statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, PRAGMA or "
-    "EXPLAIN of a query); analytics never writes: write through OmegaStore, export with export_parquet()"
-)
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 class Analytics:
@@ -97,14 +90,20 @@ class Analytics:
     Parameters
     ----------
     source : str, os.PathLike or OmegaStore
-        A store file (read live, unless this process has it open) or a store (read through a
-        snapshot refreshed after its commits; in-memory stores included).
+        A store file or a store. A file store is read live: in this process when no descriptor of
+        this process is open on the file, otherwise (``store.analytics()`` included) in the store's
+        DuckDB worker process (see the module docstring). An in-memory store is read through a
+        snapshot refreshed after its commits.
     snapshot : bool or None
-        For a path: None decides by whether this process has the file open; True always reads a
-        snapshot; False always reads the live file (only safe if no ``sqlite3`` connection of this
-        process ever opens it meanwhile).
+        None decides as above. True always reads a private snapshot copy of the seven tables (the
+        way every same-process session read before the worker existed). False never does: a path is
+        then read in this process (only safe if no ``sqlite3`` connection of this process opens it
+        meanwhile), a file store in its worker.
     threads : int or None
         DuckDB worker threads (default: DuckDB's, one per core).
+    timeout : float
+        Seconds one call may take in the worker process before it is stopped (then
+        :class:`~omega_graph.errors.DatabaseError`).
 
     Examples
     --------
@@ -117,53 +116,83 @@ class Analytics:
     0  m1     3
     """
 
-    def __init__(self, source: Any, *, snapshot: bool | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        source: Any,
+        *,
+        snapshot: bool | None = None,
+        threads: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
         self._lock = threading.RLock()
-        self._tolerant: set[str] = set()
-        self._types: dict[str, list[tuple[str, str]]] = {}
+        self._threads = threads
+        self._timeout = float(timeout)
+        self._session: DuckSession | None = None
         self._snapshot: Snapshot | None = None
         self._live: str | None = None
+        self._file: str | None = None
+        self._worker: Worker | None = None
+        self._own_worker = False
+        self._sid = uuid.uuid4().hex
         self._closed = False
+        self._auto = snapshot is None
         if hasattr(source, "connection") and hasattr(source, "path"):
-            if snapshot is False:
+            path = source.path
+            if path is None and snapshot is False:
                 raise ValidationError(
                     "analytics", "snapshot", snapshot,
-                    "True or None for a store: DuckDB's own SQLite library must not open a file "
-                    "this process writes (use Analytics(path, snapshot=False) from another process)",
+                    "True or None for an in-memory store: it has no file to read live",
                 )  # fmt: skip
-            path = source.path
-            self._snapshot = Snapshot(path=path) if path else Snapshot(connection=source.connection)
+            if path is None or snapshot:
+                self._snapshot = Snapshot(path=path) if path else Snapshot(connection=source.connection)
+            else:
+                self._file = path
+                self._worker = store_worker(source)
         elif isinstance(source, str | os.PathLike):
             path = os.path.abspath(os.fspath(source))
             check_source_file(path)
-            if snapshot or (snapshot is None and open_in_process(path)):
+            if snapshot:
                 self._snapshot = Snapshot(path=path)
+            elif snapshot is None and open_in_process(path):
+                self._file = path
+                self._worker, self._own_worker = Worker(path), True
             else:
                 self._live = path
         else:
             raise ValidationError(
                 "analytics", "source", source, "a store file path or an OmegaStore (store.analytics())"
             )
-        self._auto = snapshot is None
-        self._finalizer = weakref.finalize(self, _cleanup, None, self._snapshot)
+        self._finalizer = weakref.finalize(self, _cleanup, None, self._snapshot, self._owned())
         try:
-            self._con = connect(threads)
-            if self._live is not None:
-                self._con.execute("SET sqlite_disable_multithreaded_scans = true")
-                self._attach(self._live)
-            self._con.execute("SET lock_configuration = true")
-            self._finalizer.detach()
-            self._finalizer = weakref.finalize(self, _cleanup, self._con, self._snapshot)
-            self._refresh()
+            if self._worker is not None:
+                self._exec("run", "SELECT 1 AS ok")  # start (or reuse) the worker and attach now
+            else:
+                self._session = DuckSession(self._live, consistent=self._live is not None, threads=threads)
+                self._finalizer.detach()
+                self._finalizer = weakref.finalize(self, _cleanup, self._session, self._snapshot, None)
+                self._refresh()
         except BaseException:
-            self._finalizer()
+            self.close()
             raise
+
+    def _owned(self) -> Worker | None:
+        return self._worker if self._own_worker else None
 
     # ----- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:
         """Close the DuckDB connection and delete any snapshot. Closing twice is harmless."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
+            worker = self._worker
+            if worker is not None and not self._own_worker and worker.pid is not None:
+                try:
+                    worker.call(
+                        _HANDLER_CLOSE, {"session": self._sid}, timeout=30.0, what="closing a session"
+                    )
+                except DatabaseError:
+                    pass  # the worker is gone, and the session with it
             self._finalizer()
 
     def __enter__(self) -> Analytics:
@@ -173,97 +202,79 @@ class Analytics:
         self.close()
 
     def __repr__(self) -> str:
-        mode = f"live {self._live}" if self._live else "snapshot"
-        return f"<Analytics {mode}{' closed' if self._closed else ''}>"
+        where = f" {self._live}" if self._live else f" {self._file}" if self._worker else ""
+        return f"<Analytics {self.mode}{where}{' closed' if self._closed else ''}>"
 
     @property
     def mode(self) -> str:
-        """``"live"`` (DuckDB reads the file) or ``"snapshot"`` (DuckDB reads a private copy)."""
+        """``"live"`` (DuckDB reads the file in this process), ``"worker"`` (DuckDB reads the file
+        in the store's worker process) or ``"snapshot"`` (DuckDB reads a private copy)."""
+        if self._worker is not None:
+            return "worker"
         return "live" if self._live is not None else "snapshot"
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The private DuckDB connection (configuration locked; the store attached as ``omega``)."""
+        """The private DuckDB connection (configuration locked; the store attached as ``omega``).
+
+        Only for a session in this process: a ``"worker"`` session's connection lives in the
+        worker process (use :meth:`sql`).
+        """
         self._check_open()
-        return self._con
+        with self._lock:
+            self._refresh()
+            if self._session is None:
+                raise DatabaseError(
+                    "this Analytics session reads through a DuckDB worker process, so its connection "
+                    "is not in this process; run queries with Analytics.sql()"
+                )
+            return self._session.connection
 
     # ----- plumbing ------------------------------------------------------------------------------
     def _check_open(self) -> None:
         if self._closed:
             raise DatabaseError("this Analytics session is closed; open a new one with store.analytics()")
 
-    def _attach(self, file: str) -> None:
-        con = self._con
-        con.execute("USE memory")
-        con.execute("DETACH DATABASE IF EXISTS omega")
-        con.execute(f"ATTACH '{_quote(file)}' AS omega (TYPE sqlite, READ_ONLY)")
-        con.execute("USE omega")
-        con.execute("SET search_path = 'omega.main,memory.main'")
-        self._types = column_types(con)
-        missing = [t for t, cols in self._types.items() if not cols]
-        if missing:
-            raise DatabaseError(f"{file!r} lacks the table(s) {', '.join(missing)}; it is not an omega store")
-        for table in CRATE_TABLES:
-            if table in self._tolerant:
-                con.execute(tolerant_view_sql(table, self._types[table]))
-            else:
-                con.execute(typed_view_sql(table))
-
     def _refresh(self) -> None:
-        """Before each call: move to a snapshot if this process opened the file; renew a stale one."""
+        """Before each call: move to a worker if this process opened the file; renew a stale snapshot."""
         self._check_open()
+        if self._worker is not None:
+            return
         if self._live is not None:
             if not (self._auto and open_in_process(self._live)):
                 return
-            self._snapshot = Snapshot(path=self._live)
+            assert self._session is not None
+            self._session.close()
+            self._session = None
+            self._file, self._live = self._live, None
+            self._worker, self._own_worker = Worker(self._file), True
             self._finalizer.detach()
-            self._finalizer = weakref.finalize(self, _cleanup, self._con, self._snapshot)
-            self._live = None
-        snap = self._snapshot
-        assert snap is not None
+            self._finalizer = weakref.finalize(self, _cleanup, None, None, self._worker)
+            return
+        snap, session = self._snapshot, self._session
+        assert snap is not None and session is not None
         if snap.stale():
             old = snap.file
-            self._attach(snap.take())
+            session.attach(snap.take())
             snap.discard(old)
 
-    def _tolerate(self) -> bool:
-        """List wrongly typed values; switch their tables to tolerant views. False if none is new."""
-        found = anomaly_rows(self._con, self._types)
-        new = sorted(set(found["table"]) - self._tolerant)
-        if not new:
-            return False
-        for table in new:
-            self._con.execute(tolerant_view_sql(table, self._types[table]))
-            self._tolerant.add(table)
-        summary = "; ".join(
-            f"{t}.{c}: {n} value(s) stored as {', '.join(sorted(g['stored_type'].unique()))}"
-            for (t, c), g in found[found["table"].isin(new)].groupby(["table", "column"], sort=True)
-            for n in [len(g)]
-        )
-        warn(
-            DataQualityWarning(
-                f"values of the wrong SQLite type are read as NULL and left out of the statistics "
-                f"({summary}); Analytics.type_anomalies() lists them"
+    def _exec(self, method: str, *args: Any) -> Any:
+        """Run ``DuckSession.<method>(*args)`` where this session's DuckDB lives."""
+        with self._lock:
+            self._refresh()
+            if self._worker is None:
+                assert self._session is not None
+                return getattr(self._session, method)(*args)
+            request = {"session": self._sid, "file": self._file, "threads": self._threads, "method": method,
+                       "args": list(args)}  # fmt: skip
+            return self._worker.call(
+                _HANDLER_CALL, request, timeout=self._timeout, what=f"Analytics.{method}"
             )
-        )
-        return True
 
     def _run(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run a curated statement; on a type mismatch, switch to tolerant views and run again."""
-        import duckdb
-
-        with self._lock:
-            self._refresh()
-            for _ in range(len(CRATE_TABLES) + 1):
-                try:
-                    return self._con.execute(sql, params).df()
-                except duckdb.TypeMismatchException as err:
-                    if not self._tolerate():
-                        raise DatabaseError(
-                            f"a stored value does not fit its column ({_first_line(err)}); "
-                            "Analytics.type_anomalies() lists such values"
-                        ) from err
-            raise DatabaseError("the store's types kept changing while it was read; try again")
+        result: pd.DataFrame = self._exec("run", sql, params)
+        return result
 
     # ----- free queries --------------------------------------------------------------------------
     def sql(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
@@ -281,25 +292,9 @@ class Analytics:
         ...     a.sql("SELECT count(*) AS n FROM memories WHERE tier = ?", [3])["n"].tolist()
         [0]
         """
-        import duckdb
-
-        _check_read_only(query)
-        with self._lock:
-            self._refresh()
-            try:
-                return self._con.execute(query, params).df()
-            except duckdb.TypeMismatchException as err:
-                raise DatabaseError(
-                    f"{_first_line(err)}. The file holds values of the wrong SQLite type: "
-                    "Analytics.type_anomalies() lists them, and the clean_<table> views "
-                    "(e.g. clean_memories) read them as NULL"
-                ) from err
-            except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as err:
-                raise ValidationError(
-                    "analytics query", "sql", query, f"valid DuckDB SQL ({_first_line(err)})"
-                ) from err
-            except duckdb.Error as err:
-                raise DatabaseError(f"DuckDB could not run the query: {_first_line(err)}") from err
+        check_read_only(query)
+        result: pd.DataFrame = self._exec("sql", query, params)
+        return result
 
     def type_anomalies(self) -> pd.DataFrame:
         """Every stored value whose SQLite type does not fit its column's declared type.
@@ -317,13 +312,8 @@ class Analytics:
         ...     len(a.type_anomalies())
         0
         """
-        with self._lock:
-            self._refresh()
-            found = anomaly_rows(self._con, self._types)
-            for table in sorted(set(found["table"]) - self._tolerant):
-                self._con.execute(tolerant_view_sql(table, self._types[table]))
-                self._tolerant.add(table)
-            return found
+        result: pd.DataFrame = self._exec("type_anomalies")
+        return result
 
     # ----- curated statistics --------------------------------------------------------------------
     def overview(self) -> pd.DataFrame:
@@ -501,36 +491,18 @@ class Analytics:
         :meth:`type_anomalies`). The directory is created if needed; existing files are replaced.
         Returns a DataFrame with ``table``, ``rows``, ``path``.
         """
-        with self._lock:
-            self._refresh()
-            return export_tables(self, os.fspath(directory))
+        result: pd.DataFrame = self._exec("export", os.path.abspath(os.fspath(directory)))
+        return result
 
 
-def _check_read_only(query: str) -> None:
-    """Raise ValidationError unless ``query`` is exactly one statement that cannot write."""
-    import duckdb
-
-    if not isinstance(query, str) or not query.strip():
-        raise ValidationError("analytics query", "sql", query, "a non-empty SQL string")
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error as err:
-        raise ValidationError(
-            "analytics query", "sql", query, f"valid DuckDB SQL ({_first_line(err)})"
-        ) from err
-    if len(statements) != 1:
-        raise ValidationError("analytics query", "sql", query, _READ_ONLY_HINT + f"; got {len(statements)}")
-    kind = statements[0].type
-    if kind == duckdb.StatementType.EXPLAIN:
-        inner = re.sub(r"^\s*EXPLAIN\s+(ANALY[SZ]E\s+)?", "", query, flags=re.IGNORECASE)
-        _check_read_only(inner)
-        return
-    if kind != duckdb.StatementType.SELECT:
-        raise ValidationError("analytics query", "sql", query, _READ_ONLY_HINT + f"; got {kind.name}")
+_HANDLER_CALL = "omega_graph.analytics._session:call"
+_HANDLER_CLOSE = "omega_graph.analytics._session:close"
 
 
-def _cleanup(con: duckdb.DuckDBPyConnection | None, snapshot: Snapshot | None) -> None:
-    if con is not None:
-        con.close()
+def _cleanup(session: DuckSession | None, snapshot: Snapshot | None, worker: Worker | None) -> None:
+    if session is not None:
+        session.close()
     if snapshot is not None:
         snapshot.close()
+    if worker is not None:
+        worker.close()

@@ -1,24 +1,22 @@
-"""Bulk read of a store file with DuckDB's SQLite scanner, run as a *child process* of the loader.
+"""Bulk read of a store file with DuckDB's SQLite scanner, run in the store's DuckDB worker process.
 
-Why a child process: DuckDB's SQLite extension carries its own copy of the SQLite library, and
-SQLite's file locks on Unix are POSIX locks, which belong to the process. A second SQLite library in
-the process that holds the store open does not see that process's locks: opening the WAL file's
-``-shm`` it concludes it is the first user and truncates it under the store's mapping (a ``SIGBUS``
-crash when the store writes meanwhile; reproduced), and closing its descriptors drops the locks the
-store's connections hold. In a child process every lock is seen and kept as SQLite intends.
+Why another process: DuckDB's own SQLite library must never open a file this process holds through
+sqlite3 (see :mod:`omega_graph.duck._worker`). The scan runs as a handler of the store's worker
+(:func:`omega_graph.duck.store_worker`; this file is loaded there by path, without its package, so
+only numpy and duckdb are imported) on a fresh DuckDB connection of its own.
 
-Protocol: the request is JSON on stdin (``path``, ``extension``, ``where``/``params`` (DuckDB
-predicate over ``e``), ``edge_max_rowid``, ``memory_max_rowid``, ``out``). The child hands over two
-parts, the memories (in id order; usually first) and the edges (in any order), each as raw array
-files in the directory ``out`` (``/dev/shm`` where there is one) with ``<part>.json`` written last
-and the part's name printed on stdout; the parent reads the memories while the child scans the
-edges, and maps the files rather than copying them. Anything else (no line, a wrong line, a nonzero
-exit, an unreadable part) is a failure and the caller reads with sqlite3. The script imports nothing
-from omega_graph (a fast start: only numpy and duckdb) and binds no parameters (see :func:`_run`).
+Protocol: the request (``path``, ``extension``, ``where``/``params`` (DuckDB predicate over ``e``),
+``edge_max_rowid``, ``memory_max_rowid``, ``out``) goes to :func:`scan`. It hands over two parts,
+the memories (in id order; usually first) and the edges (in any order), each as raw array files in
+the scratch directory ``out`` (``/dev/shm`` where there is one) with ``<part>.json`` written last:
+the memories are announced as they are ready (an emitted ``"nodes"``), the edges by the result. The
+parent reads the memories while the worker scans the edges, and maps the files rather than copying
+them. Any failure (the worker's error, its death, an unreadable part) means the caller reads with
+sqlite3. No parameters are bound (see :func:`_run`).
 
 Values of the wrong SQLite type (text in ``importance`` or ``weight``, a real in ``tier``) make the
 scanner's typed read fail; the table is then read again through ``sqlite_query`` with such values
-turned into NULL by SQLite (see :mod:`omega_graph.analytics._typing` for the same technique).
+turned into NULL by SQLite (:func:`omega_graph.duck.tolerant_select`, the rule every reader uses).
 """
 
 from __future__ import annotations
@@ -27,35 +25,44 @@ import json
 import logging
 import os
 import re
-import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the child runs this file as a script and imports nothing from omega_graph
+from omega_graph.duck._sql import ANY, ROWID, quote, tolerant_select  # absolute: loaded by path there
+
+if TYPE_CHECKING:  # the worker loads this file alone; the graph package is the parent's
+    from omega_graph.duck import Worker
+
     from .snapshot import GraphData, SnapshotState
 
 NODES_TYPED = """
 SELECT rowid AS mrow, hash(id) AS hid, tier, importance, id
 FROM omega_src.memories WHERE rowid <= $max ORDER BY id
 """
-NODES_TOLERANT = """
-SELECT CAST(mrow AS BIGINT) AS mrow, hash(id) AS hid, TRY_CAST(tier AS BIGINT) AS tier,
-       TRY_CAST(importance AS DOUBLE) AS importance, id
-FROM sqlite_query('omega_src', 'SELECT rowid AS mrow, id,
-    CASE WHEN typeof(tier) = ''integer'' THEN tier END AS tier,
-    CASE WHEN typeof(importance) IN (''integer'', ''real'') THEN printf(''%!.17g'', importance) END
-        AS importance
-    FROM memories WHERE rowid <= {max:d}')
-WHERE CAST(mrow AS BIGINT) <= $max ORDER BY id
-"""
+
+
+def nodes_tolerant(top: int) -> str:
+    """:data:`NODES_TYPED` for a file with values of the wrong type (read as NULL)."""
+    src = tolerant_select(
+        "memories", [("rowid", ROWID, "mrow"), ("id", ANY), ("tier", "BIGINT"), ("importance", "DOUBLE")],
+        where=f"rowid <= {int(top)}", database="omega_src",
+    )  # fmt: skip
+    return f"SELECT mrow, hash(id) AS hid, tier, importance, id FROM ({src}) WHERE mrow <= $max ORDER BY id"
+
+
 EDGES_TYPED_SOURCE = "(SELECT rowid AS r, * FROM omega_src.causal_edges WHERE rowid <= $max)"
-EDGES_TOLERANT_SOURCE = """(
-SELECT CAST(r AS BIGINT) AS r, id, from_memory, to_memory, TRY_CAST(weight AS DOUBLE) AS weight, edge_type,
-       TRY_CAST(created_at AS BIGINT) AS created_at
-FROM sqlite_query('omega_src', 'SELECT rowid AS r, id, from_memory, to_memory,
-    CASE WHEN typeof(weight) IN (''integer'', ''real'') THEN printf(''%!.17g'', weight) END AS weight,
-    edge_type, CASE WHEN typeof(created_at) = ''integer'' THEN created_at END AS created_at
-    FROM causal_edges WHERE rowid <= {max:d}')
-WHERE CAST(r AS BIGINT) <= $max)"""
+_EDGE_COLUMNS: list[tuple[str, str] | tuple[str, str, str]] = [
+    ("rowid", ROWID, "r"), ("id", ANY), ("from_memory", ANY), ("to_memory", ANY), ("weight", "DOUBLE"),
+    ("edge_type", ANY), ("created_at", "BIGINT"),
+]  # fmt: skip
+
+
+def edges_tolerant_source(top: int) -> str:
+    """:data:`EDGES_TYPED_SOURCE` for a file with values of the wrong type (read as NULL)."""
+    src = tolerant_select("causal_edges", _EDGE_COLUMNS, where=f"rowid <= {int(top)}", database="omega_src")
+    return f"({src})"
+
+
 # One pass over the edges, materialised in parallel; of the text only the edge ids and the type names
 # leave DuckDB: both endpoints become 64-bit hashes (the parent maps endpoint hashes to node indices).
 EDGES = """
@@ -143,7 +150,7 @@ def _floats(arrays: dict[str, Any], name: str) -> Any:
 
     col = arrays[name]
     if np.ma.isMaskedArray(col):
-        col = col.astype(np.float64).filled(np.nan)
+        col = np.ma.filled(np.ma.asarray(col).astype(np.float64), np.nan)
     return np.ascontiguousarray(col, dtype=np.float64)
 
 
@@ -152,7 +159,7 @@ def read_nodes(con: Any, req: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     top = int(req["memory_max_rowid"])
-    tolerant = NODES_TOLERANT.replace("{max:d}", str(top))
+    tolerant = nodes_tolerant(top)
     nodes = _typed_or_tolerant(con, NODES_TYPED, tolerant, {"max": top}, True)
     ids = nodes["id"].tolist()
     try:
@@ -184,7 +191,7 @@ def read_edges(con: Any, req: dict[str, Any]) -> dict[str, Any]:
         con,
         EDGES.format(source=EDGES_TYPED_SOURCE, where=req["where"]),
         EDGES.format(
-            source=EDGES_TOLERANT_SOURCE.replace("{max:d}", str(int(req["edge_max_rowid"]))),
+            source=edges_tolerant_source(int(req["edge_max_rowid"])),
             where=req["where"],
         ),
         params,
@@ -232,7 +239,7 @@ def _write_ids(con: Any, out: str, lengths: Any) -> dict[str, Any]:
     import numpy as np
 
     path = os.path.join(out, "ids_edges.bin")
-    _run(con, IDS_COPY.replace("{path}", _quote(path)))
+    _run(con, IDS_COPY.replace("{path}", quote(path)))
     if os.path.getsize(path) != int(lengths.sum()) + len(lengths):
         ids = con.execute("SELECT id FROM omega_edges").fetchnumpy()["id"]
         with open(path, "wb") as fh:
@@ -241,115 +248,64 @@ def _write_ids(con: Any, out: str, lengths: Any) -> dict[str, Any]:
     return {"ids_plain": np.array([multiline == 0], dtype=np.uint8)}
 
 
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
-
-
 # ----- the parent's side ----------------------------------------------------------------------------
-def load(path: str, predicate: tuple[str, list[Any]], state: SnapshotState) -> GraphData | None:
-    """Read the store file at ``path`` with DuckDB's SQLite scanner in a child process.
+class _Collision(Exception):
+    """Two memory ids share a 64-bit hash: sqlite3 must compare the text."""
+
+
+def load(
+    worker: Worker, path: str, predicate: tuple[str, list[Any]], state: SnapshotState
+) -> GraphData | None:
+    """Read the store file at ``path`` with DuckDB's SQLite scanner in the store's ``worker``.
 
     ``predicate`` is the DuckDB edge filter over ``e`` and its ``$p<i>`` parameters. Returns None
-    when that is not possible here (no DuckDB or extension, no Python executable, the scanner cannot
-    read the file, two memory ids share a 64-bit hash); the caller then reads through sqlite3.
+    when that is not possible here (no DuckDB or extension, the worker fails or cannot read the
+    file, two memory ids share a 64-bit hash); the caller then reads through sqlite3.
 
-    The child reads the memories and the edges at once and hands the memories over as soon as they
+    The worker reads the memories and the edges at once and hands the memories over as soon as they
     are read: this process splits the ids and indexes the memories' hashes while the edge scan runs.
     """
-    import subprocess
-    import tempfile
+    from omega_graph.duck import WorkerError, extension_path
 
     where, params = predicate
     try:
-        from ..analytics._duck import extension_path
-
         ext = extension_path()
     except ImportError:
         return None
-    if not sys.executable:
-        return None
-    request = {
-        "path": path,
-        "extension": None if ext is None else str(ext),
-        "where": where,
-        "params": params,
-        "edge_max_rowid": state.edge_max_rowid,
-        "memory_max_rowid": state.memory_max_rowid,
-    }
-    shm = "/dev/shm"  # memory-backed where there is one: the arrays never touch a disk
-    folder = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="omega-graph-", dir=folder) as out:
-        request["out"] = out
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([*_package_roots(), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        with open(os.path.join(out, "stderr.txt"), "w+b") as err:
-            try:
-                child = subprocess.Popen(
-                    [sys.executable, "-P", os.path.abspath(__file__)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=err,
-                    env=env,
-                )
-            except OSError:
-                return None
-            try:
-                assert child.stdin is not None
-                with child.stdin:
-                    child.stdin.write(json.dumps(request).encode())
-                return _receive(child, out, state)
-            except (_ChildFailed, OSError, ValueError, KeyError) as failure:  # OSError: a pipe or a part
-                err.seek(0)
-                tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or [repr(failure)]
-                logging.getLogger(__name__).info(
-                    "DuckDB scan of %s failed (%s); reading with sqlite3", path, tail
-                )
-                return None
-            finally:
-                if child.poll() is None:  # not needed any more (a hash collision) or failed
-                    child.kill()
-                child.wait()
-                if child.stdout is not None:
-                    child.stdout.close()
+    with worker.scratch() as out:
+        request = {
+            "path": path,
+            "extension": None if ext is None else str(ext),
+            "where": where,
+            "params": params,
+            "edge_max_rowid": state.edge_max_rowid,
+            "memory_max_rowid": state.memory_max_rowid,
+            "out": out,
+        }
+        nodes: list[dict[str, Any]] = []
 
+        def take(part: Any) -> None:
+            if part != "nodes" or nodes:
+                raise ValueError(f"unexpected part {part!r}")
+            got = _read_nodes(out)
+            if got is None:
+                raise _Collision
+            nodes.append(got)
 
-class _ChildFailed(Exception):
-    """The child stopped before handing over a part."""
-
-
-def _receive(child: Any, out: str, state: SnapshotState) -> GraphData | None:
-    """Take the two parts as the child announces them (one line each on its stdout, the memories
-    usually first); None on a hash collision between memory ids."""
-    nodes: dict[str, Any] | None = None
-    seen: set[str] = set()
-    while len(seen) < 2:
-        line = child.stdout.readline().decode(errors="replace").strip()
-        if line not in ("nodes", "edges") or line in seen:
-            raise _ChildFailed(line or "no announcement")
-        seen.add(line)
-        if line == "nodes":
-            nodes = _read_nodes(out)
-            if nodes is None:
-                return None
-    if child.wait() != 0:
-        raise _ChildFailed("exit")
-    assert nodes is not None
-    return _assemble(nodes, _read_part(out, "edges"), state, out)
-
-
-def _package_roots() -> list[str]:
-    """Directories holding numpy and duckdb, so the child imports the same ones as this process."""
-    import os
-
-    roots: list[str] = []
-    for name in ("duckdb", "numpy"):
-        module = sys.modules.get(name)
-        if module is None:
-            module = __import__(name)
-        root = os.path.dirname(os.path.dirname(os.path.abspath(module.__file__ or "")))
-        if root not in roots:
-            roots.append(root)
-    return roots
+        try:
+            part = worker.call(
+                f"{os.path.abspath(__file__)}:scan", request, on_part=take, what="the graph scan"
+            )
+            if part != "edges" or not nodes:
+                raise ValueError(f"unexpected result {part!r}")
+            return _assemble(nodes[0], _read_part(out, "edges"), state, out)
+        except _Collision:
+            return None
+        except (WorkerError, OSError, ValueError, KeyError) as failure:  # OSError: a part's files
+            logging.getLogger(__name__).info(
+                "DuckDB scan of %s failed (%s); reading with sqlite3", path, failure
+            )
+            return None
 
 
 def _read_part(out: str, part: str) -> dict[str, Any]:
@@ -439,7 +395,7 @@ def _assemble(nodes: dict[str, Any], edges: dict[str, Any], state: SnapshotState
 
 # ----- the child's side -----------------------------------------------------------------------------
 def _write_part(folder: str, part: str, got: dict[str, Any]) -> None:
-    """Write a part's arrays as raw files, its metadata last, and announce it on stdout."""
+    """Write a part's arrays as raw files, its metadata last."""
     dtypes = {}
     for name, arr in got.pop("arrays").items():
         arr.tofile(os.path.join(folder, f"{name}.bin"))
@@ -450,10 +406,9 @@ def _write_part(folder: str, part: str, got: dict[str, Any]) -> None:
     got["dtypes"] = dtypes
     with open(os.path.join(folder, f"{part}.json"), "w", encoding="utf-8") as fh:
         json.dump(got, fh)
-    os.write(sys.stdout.fileno(), f"{part}\n".encode())  # one write: the two threads' lines never mix
 
 
-def _both_parts(con: Any, req: dict[str, Any]) -> dict[str, Any]:
+def _both_parts(con: Any, req: dict[str, Any], emit: Callable[[Any], None]) -> dict[str, Any]:
     """Hand over the memories from a second thread while this one scans the edges; return the edges.
 
     Both reads run at once on their own cursors (DuckDB releases the GIL), so the memories' sort
@@ -467,7 +422,8 @@ def _both_parts(con: Any, req: dict[str, Any]) -> dict[str, Any]:
     def nodes() -> None:
         try:
             _write_part(req["out"], "nodes", read_nodes(cursor, req))
-        except BaseException as err:  # noqa: BLE001 - raised again below, in the main thread
+            emit("nodes")
+        except BaseException as err:
             failed.append(err)
 
     worker = threading.Thread(target=nodes)
@@ -482,26 +438,21 @@ def _both_parts(con: Any, req: dict[str, Any]) -> dict[str, Any]:
     return edges
 
 
-def main() -> int:
-    req = json.load(sys.stdin)
+def scan(req: dict[str, Any], emit: Callable[[Any], None]) -> str:
+    """The worker's handler: both parts written to ``req["out"]``, the memories emitted as ``"nodes"``."""
     import duckdb
 
     con = duckdb.connect(":memory:")
     try:
         if req.get("extension"):
-            con.execute(f"LOAD '{_quote(req['extension'])}'")
+            con.execute(f"LOAD '{quote(req['extension'])}'")
         else:
             con.execute("LOAD sqlite")
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = false")  # the parent sorts the edges
-        con.execute(f"ATTACH '{_quote(req['path'])}' AS omega_src (TYPE sqlite, READ_ONLY)")
-        edges = _both_parts(con, req)
+        con.execute(f"ATTACH '{quote(req['path'])}' AS omega_src (TYPE sqlite, READ_ONLY)")
+        edges = _both_parts(con, req, emit)
     finally:
         con.close()
     _write_part(req["out"], "edges", edges)
-    return 0
-
-
-if __name__ == "__main__":
-    status = main()
-    os._exit(status)  # everything is written and closed: skip the interpreter's teardown (~0.1 s)
+    return "edges"

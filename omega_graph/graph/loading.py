@@ -5,9 +5,10 @@ Reading never writes. A file store is read through a private read-only sqlite3 c
 ``store.connection``, inside ``BEGIN``/``COMMIT`` unless the store has a transaction open.
 
 Bulk load (file stores with at least :data:`DUCKDB_MIN_EDGES` edges): DuckDB's SQLite scanner reads
-both tables as columns **in a child process** (:mod:`._scan`: DuckDB's own SQLite library inside this
-process would truncate the store's WAL index and drop its locks); endpoints travel as 64-bit hashes
-mapped to node indices here, edge ids as one UTF-8 buffer. The child's SQLite connections are not
+both tables as columns **in the store's DuckDB worker process** (:mod:`._scan`,
+:func:`omega_graph.duck.store_worker`: DuckDB's own SQLite library inside this process would truncate
+the store's WAL index and drop its locks); endpoints travel as 64-bit hashes
+mapped to node indices here, edge ids as one UTF-8 buffer. The worker's SQLite connections are not
 ours and need not read at one state: the store's position (:func:`read_state`) is read first, the
 child reads rows up to that position's largest rowids, and what changed meanwhile is in the change
 logs, so :func:`omega_graph.graph._refresh.load` catches the result up in one read transaction
@@ -17,7 +18,7 @@ read use sqlite3 in one read transaction.
 Typing: SQLite is dynamically typed. A ``tier`` / ``created_at`` that is not an integer becomes
 :data:`~.snapshot.MISSING_INT`, an ``importance`` / ``weight`` that is not a number NaN, on both
 paths alike; :func:`describe_bad_values` names them and the snapshot warns once
-(:class:`~omega_graph.analytics.DataQualityWarning`). See :class:`~.causal_graph.CausalGraph` for
+(:class:`~omega_graph.errors.DataQualityWarning`). See :class:`~.causal_graph.CausalGraph` for
 what each query then does.
 
 Refresh (edges inserted, updated or deleted since a snapshot): :mod:`._refresh`.
@@ -36,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import duck
 from ..errors import DatabaseError, DataQualityWarning, warn
 from . import _scan
 from .snapshot import MISSING_INT, BadValues, GraphData, SnapshotState
@@ -46,56 +48,101 @@ CHUNK = 500  # parameters per IN (...) list
 
 
 @dataclass(frozen=True)
+class Clause:
+    """One condition of the edge filter, stated once; :class:`Filters` renders it for SQLite, DuckDB
+    and Python.
+
+    ``op`` is ``"at_least_or_unusable"`` (the value is at least ``bound``, or of the wrong SQLite
+    type: kept), ``"one_of"`` (the value is in the tuple ``bound``) or ``"at_most"`` (the value has
+    its column's type and is at most ``bound``). ``dtype`` is the column's DuckDB type (see
+    :data:`omega_graph.duck.ACCEPTS`; values of another SQLite type read as NULL, None in Python).
+    """
+
+    column: str
+    dtype: str
+    op: str
+    bound: Any
+
+    def sqlite(self, alias: str) -> tuple[str, list[Any]]:
+        c = f"{alias}.{self.column}"
+        if self.op == "at_least_or_unusable":
+            return f"({c} >= ? OR NOT {duck.usable(c, self.dtype)})", [self.bound]
+        if self.op == "one_of":
+            if not self.bound:
+                return "0 = 1", []
+            return f"{c} IN ({', '.join('?' * len(self.bound))})", list(self.bound)
+        return f"({duck.usable(c, self.dtype)} AND {c} <= ?)", [self.bound]
+
+    def duckdb(self, first: int) -> tuple[str, list[Any]]:
+        c = f"e.{self.column}"
+        if self.op == "at_least_or_unusable":
+            return f"({c} >= $p{first} OR {c} IS NULL)", [self.bound]
+        if self.op == "one_of":
+            if not self.bound:
+                return "false", []
+            names = ", ".join(f"$p{i}" for i in range(first, first + len(self.bound)))
+            return f"{c} IN ({names})", list(self.bound)
+        return f"{c} <= $p{first}", [self.bound]
+
+    def python(self, value: Any) -> bool:
+        if self.op == "at_least_or_unusable":
+            return value is None or bool(value >= self.bound)
+        if self.op == "one_of":
+            return value in self.bound
+        return value is not None and bool(value <= self.bound)
+
+
+@dataclass(frozen=True)
 class Filters:
-    """Which edges a snapshot keeps (bounds inclusive)."""
+    """Which edges a snapshot keeps (bounds inclusive).
+
+    A ``weight`` that is not a number passes ``min_weight`` (the edge is kept, its weight unusable
+    for strengths: see :class:`~.causal_graph.CausalGraph`); a ``created_at`` that is not an integer
+    fails ``as_of``. The predicate is stated once, in :meth:`clauses`; :meth:`where` (SQLite),
+    :meth:`duck_where` (DuckDB) and :meth:`keeps` (Python) are derived from it.
+
+    Examples
+    --------
+    >>> f = Filters(min_weight=0.5, edge_types=("causes",))
+    >>> f.where()
+    ("(e.weight >= ? OR NOT typeof(e.weight) IN ('integer', 'real')) AND e.edge_type IN (?)", [0.5, 'causes'])
+    >>> f.keeps(0.7, "causes", None), f.keeps(0.2, "causes", None), f.keeps(None, "enables", 0)
+    (True, False, False)
+    """
 
     min_weight: float = 0.0
     edge_types: tuple[str, ...] | None = None
     as_of: int | None = None
 
-    def where(self, alias: str = "e") -> tuple[str, list[Any]]:
-        """SQLite predicate and its parameters.
-
-        A ``weight`` that is not a number passes ``min_weight`` (the edge is kept, its weight unusable
-        for strengths: see :class:`~.causal_graph.CausalGraph`); a ``created_at`` that is not an
-        integer fails ``as_of``.
-        """
-        clauses = [f"({alias}.weight >= ? OR typeof({alias}.weight) NOT IN ('integer', 'real'))"]
-        params: list[Any] = [self.min_weight]
+    def clauses(self) -> tuple[Clause, ...]:
+        """The predicate: every clause must hold."""
+        out = [Clause("weight", "DOUBLE", "at_least_or_unusable", self.min_weight)]
         if self.edge_types is not None:
-            if self.edge_types:
-                clauses.append(f"{alias}.edge_type IN ({', '.join('?' * len(self.edge_types))})")
-                params.extend(self.edge_types)
-            else:
-                clauses.append("0 = 1")
+            out.append(Clause("edge_type", duck.ANY, "one_of", tuple(self.edge_types)))
         if self.as_of is not None:
-            clauses.append(f"(typeof({alias}.created_at) = 'integer' AND {alias}.created_at <= ?)")
-            params.append(self.as_of)
-        return " AND ".join(clauses), params
+            out.append(Clause("created_at", "BIGINT", "at_most", self.as_of))
+        return tuple(out)
+
+    def where(self, alias: str = "e") -> tuple[str, list[Any]]:
+        """SQLite predicate over ``alias`` and its ``?`` parameters."""
+        parts = [c.sqlite(alias) for c in self.clauses()]
+        return " AND ".join(p for p, _ in parts), [v for _, vs in parts for v in vs]
 
     def duck_where(self) -> tuple[str, list[Any]]:
-        """The same predicate for DuckDB over ``e`` (values of the wrong type are NULL there)."""
-        clauses = ["(e.weight >= $p0 OR e.weight IS NULL)"]
-        params: list[Any] = [self.min_weight]
-        if self.edge_types is not None:
-            if self.edge_types:
-                names = [f"$p{i}" for i in range(len(params), len(params) + len(self.edge_types))]
-                clauses.append(f"e.edge_type IN ({', '.join(names)})")
-                params.extend(self.edge_types)
-            else:
-                clauses.append("false")
-        if self.as_of is not None:
-            clauses.append(f"e.created_at <= $p{len(params)}")
-            params.append(self.as_of)
-        return " AND ".join(clauses), params
+        """The same predicate for DuckDB over ``e`` (values of the wrong type are NULL there), with
+        ``$p<i>`` parameters."""
+        sql: list[str] = []
+        params: list[Any] = []
+        for clause in self.clauses():
+            text, values = clause.duckdb(len(params))
+            sql.append(text)
+            params.extend(values)
+        return " AND ".join(sql), params
 
     def keeps(self, weight: float | None, edge_type: str, created_at: int | None) -> bool:
         """The same predicate in Python, for rows read as :data:`EDGE_COLS` gives them (None: wrong type)."""
-        return (
-            (weight is None or weight >= self.min_weight)
-            and (self.edge_types is None or edge_type in self.edge_types)
-            and (self.as_of is None or (created_at is not None and created_at <= self.as_of))
-        )
+        row = {"weight": weight, "edge_type": edge_type, "created_at": created_at}
+        return all(c.python(row[c.column]) for c in self.clauses())
 
 
 class Source:
@@ -197,7 +244,7 @@ def read_full(source: Source, filters: Filters, loader: str = "auto") -> GraphDa
             if loader == "duckdb" or edge_position(conn)[0] >= DUCKDB_MIN_EDGES:
                 with source.read(conn) as c:
                     state = read_state(c, count_memories=False)
-                data = _scan.load(source.path, filters.duck_where(), state)
+                data = _scan.load(duck.store_worker(source.store), source.path, filters.duck_where(), state)
                 if data is not None:  # else no DuckDB, no extension, or it cannot read this file
                     # the memory count the snapshot stands for is what it holds; the logs say the rest
                     data.state = dataclasses.replace(state, memory_count=data.n_nodes)
@@ -208,13 +255,10 @@ def read_full(source: Source, filters: Filters, loader: str = "auto") -> GraphDa
 
 # SQLite's dynamic typing, handled deliberately: a value of the wrong storage class becomes NULL here
 # (then NaN / MISSING_INT in the arrays, reported by describe_bad_values).
-NODE_COLS = (
-    "rowid, id, CASE WHEN typeof(tier) = 'integer' THEN tier END, "
-    "CASE WHEN typeof(importance) IN ('integer', 'real') THEN importance END"
-)
+NODE_COLS = f"rowid, id, {duck.sqlite_value('tier', 'BIGINT')}, {duck.sqlite_value('importance', 'DOUBLE')}"
 EDGE_COLS = (
-    "rowid, id, from_memory, to_memory, CASE WHEN typeof(weight) IN ('integer', 'real') THEN weight END, "
-    "edge_type, CASE WHEN typeof(created_at) = 'integer' THEN created_at END"
+    f"rowid, id, from_memory, to_memory, {duck.sqlite_value('weight', 'DOUBLE')}, "
+    f"edge_type, {duck.sqlite_value('created_at', 'BIGINT')}"
 )
 
 
@@ -289,4 +333,8 @@ def warn_bad_values(bad: tuple[BadValues, ...]) -> None:
     if not bad:
         return
     parts = [f"{b.describe()}: {_CONSEQUENCE[(b.table, b.column)]}" for b in bad]
-    warn(DataQualityWarning("causal graph snapshot: stored values of the wrong type or range; " + "; ".join(parts)))
+    warn(
+        DataQualityWarning(
+            "causal graph snapshot: stored values of the wrong type or range; " + "; ".join(parts)
+        )
+    )

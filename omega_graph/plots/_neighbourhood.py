@@ -8,7 +8,6 @@ visible too. The layout is computed, not simulated: the same input always gives 
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from matplotlib.axes import Axes
@@ -31,41 +30,26 @@ _FOCUS_EDGE = "#111827"
 
 
 class _StoreEdges:
-    """Edges of an ``OmegaStore`` read with point queries (strongest first, bounded)."""
+    """Edges of an ``OmegaStore`` through its bulk reads (strongest first, bounded)."""
 
     def __init__(self, store: Any) -> None:
-        self.conn: sqlite3.Connection = store.connection
+        self.store = store
 
     def has(self, memory_id: str) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM memories WHERE id = ? UNION ALL "
-            "SELECT 1 FROM causal_edges WHERE from_memory = ? OR to_memory = ? LIMIT 1",
-            (memory_id, memory_id, memory_id),
-        ).fetchone()
-        return row is not None
+        return bool(self.store.is_known_memory(memory_id))
 
     def step(self, memory_id: str, forward: bool, min_weight: float, limit: int) -> list[tuple[str, float]]:
-        near, far = ("from_memory", "to_memory") if forward else ("to_memory", "from_memory")
-        rows = self.conn.execute(
-            f"SELECT {far}, max(weight) AS w FROM causal_edges WHERE {near} = ? AND weight >= ? "
-            f"GROUP BY {far} ORDER BY w DESC, {far} LIMIT ?",
-            (memory_id, min_weight, limit),
-        ).fetchall()
-        return [(r[0], float(r[1])) for r in rows]
+        found: list[tuple[str, float]] = self.store.strongest_neighbours(
+            memory_id, effects=forward, min_weight=min_weight, limit=limit
+        )
+        return found
 
     def edges_among(self, nodes: list[str], min_weight: float) -> list[tuple[str, str, float, int, str]]:
-        marks = ",".join("?" * len(nodes))
-        return self.conn.execute(
-            f"SELECT from_memory, to_memory, max(weight), count(*), min(edge_type) FROM causal_edges "
-            f"WHERE from_memory IN ({marks}) AND to_memory IN ({marks}) AND weight >= ? "
-            f"GROUP BY from_memory, to_memory ORDER BY from_memory, to_memory",
-            (*nodes, *nodes, min_weight),
-        ).fetchall()
+        found: list[tuple[str, str, float, int, str]] = self.store.edges_among(nodes, min_weight)
+        return found
 
     def tiers(self, nodes: list[str]) -> dict[str, tuple[int | None, float | None]]:
-        marks = ",".join("?" * len(nodes))
-        rows = self.conn.execute(f"SELECT id, tier, importance FROM memories WHERE id IN ({marks})", nodes)
-        return {r[0]: (r[1] if isinstance(r[1], int) else None, r[2]) for r in rows}
+        return {m: (t, w) for m, (t, w, _) in self.store.memory_attributes(nodes, content_chars=0).items()}
 
 
 class _NxEdges:
@@ -107,7 +91,7 @@ class _NxEdges:
 
 
 def _edges_source(source: Any) -> _StoreEdges | _NxEdges:
-    if hasattr(source, "connection") and hasattr(source, "get_statistics"):
+    if hasattr(source, "edges_among") and hasattr(source, "get_statistics"):
         return _StoreEdges(source)
     if hasattr(source, "to_networkx"):
         return _NxEdges(source.to_networkx())

@@ -10,7 +10,6 @@ cheap on a store with millions of memories.
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -457,20 +456,11 @@ def activity_timeline(source: Any, *, freq: str | None = None, ax: Axes | None =
 
 
 def memory_tiers(store: Any, ids: list[str]) -> dict[str, int]:
-    """``{memory id: tier}`` for ``ids`` read from a store (point lookups; unknown ids are left out)."""
-    out: dict[str, int] = {}
-    conn = getattr(store, "connection", None)
-    if conn is None:
-        return out
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        try:
-            rows = conn.execute(f"SELECT id, tier FROM memories WHERE id IN ({marks})", chunk).fetchall()
-        except sqlite3.Error:
-            return out
-        out.update({r[0]: int(r[1]) for r in rows if isinstance(r[1], int)})
-    return out
+    """``{memory id: tier}`` for ``ids`` read from a store (one bulk read; unknown ids are left out)."""
+    read = getattr(store, "memory_attributes", None)
+    if read is None:
+        return {}
+    return {m: t for m, (t, _, _) in read(ids, content_chars=0).items() if t is not None}
 
 
 def influence_ranking(

@@ -8,14 +8,12 @@ Examples
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
 from ._model import FigureBlock
-from ._queries import SQLITE_MEMORY_INFO
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,18 +92,10 @@ class Context:
         return self.analytics.sql(query, list(params) if params else None)
 
     def memory_info(self, ids: list[str]) -> dict[str, tuple[int | None, float | None, str]]:
-        """``{id: (tier, importance, content start)}`` for ``ids`` (point lookups, cached)."""
+        """``{id: (tier, importance, content start)}`` for ``ids`` (the store's bulk read, cached)."""
         missing = [i for i in dict.fromkeys(ids) if i not in self._info]
-        conn: sqlite3.Connection = self.store.connection
-        for start in range(0, len(missing), 500):
-            chunk = missing[start : start + 500]
-            sql = SQLITE_MEMORY_INFO.format(marks=",".join("?" * len(chunk)))
-            for mid, tier, importance, content in conn.execute(sql, chunk):
-                self._info[mid] = (
-                    tier if isinstance(tier, int) else None,
-                    float(importance) if isinstance(importance, int | float) else None,
-                    content if isinstance(content, str) else "",
-                )
+        if missing:
+            self._info.update(self.store.memory_attributes(missing, content_chars=80))
         return {i: self._info.get(i, (None, None, "")) for i in ids}
 
     def tiers(self, ids: list[str]) -> dict[str, int]:

@@ -168,15 +168,13 @@ def strongest_chains(ctx: Context, influence: pd.DataFrame, drivers: pd.DataFram
     """The chains described in the module docstring: ``CausalPath`` objects, strongest first."""
     g = ctx.graph
     score = influence.set_index("memory_id")["score"]
-    conn = ctx.store.connection
     found: dict[tuple[str, str], Any] = {}
     tried = 0
     for source in drivers.sort_values(["rank", "memory_id"])["memory_id"]:
         if tried >= ctx.options.chain_sources:
             break
-        has_out = conn.execute("SELECT 1 FROM causal_edges WHERE from_memory = ? AND weight > 0 LIMIT 1",
-                               (source,)).fetchone()  # fmt: skip
-        if has_out is None:
+        strongest = ctx.store.strongest_neighbours(source, limit=1)
+        if not strongest or strongest[0][1] <= 0:  # no edge of positive weight leaves it
             continue
         tried += 1
         eff = g.effects(source)

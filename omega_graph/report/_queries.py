@@ -1,7 +1,7 @@
 """The report's own SQL, as named constants (the curated statistics come from the analytics layer).
 
 ``DUCK_*`` run through ``Analytics.sql`` over the ``clean_<table>`` views (values of the wrong
-SQLite type read as NULL there); ``SQLITE_*`` are point lookups run on the store's own connection.
+SQLite type read as NULL there); point lookups are the store's own bulk reads (``memory_attributes``, ...).
 Every list has a deterministic order and a row limit, so the report stays bounded on any store.
 
 Examples
@@ -21,7 +21,6 @@ __all__ = [
     "DUCK_TIME_SPAN",
     "DUCK_TOP_INTELLIGENCES",
     "DUCK_TOP_MEMORIES",
-    "SQLITE_MEMORY_INFO",
 ]
 
 #: ``$1`` = rows. The most important memories, content cut to 100 characters.
@@ -93,6 +92,3 @@ LIMIT $1
 
 #: One row: distinct memories with at least one reflexion episode.
 DUCK_REFLECTED_MEMORIES = "SELECT count(DISTINCT memory_id) AS n FROM clean_reflexion_episodes"
-
-#: SQLite: tier, importance and the start of the content of the memories ``?, ?, ...``.
-SQLITE_MEMORY_INFO = "SELECT id, tier, importance, substr(content, 1, 80) FROM memories WHERE id IN ({marks})"

@@ -40,8 +40,7 @@ def overview(ctx: Context) -> Section:
     sec.add(Facts(tuple((label, fmt_count(counts.get(entity, 0))) for entity, label in labels.items())))
     span = ctx.sql(DUCK_TIME_SPAN)
     first, last = (span.iloc[0]["first"], span.iloc[0]["last"]) if len(span) else (None, None)
-    conn = ctx.store.connection
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    version = ctx.store.schema_version
     path = ctx.store.path
     where = f"`{path}` ({fmt_count(os.path.getsize(path) // 1024)} KiB)" if path else "an in-memory store"
     text = f"This report describes {where}, schema version {version}."

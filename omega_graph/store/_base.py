@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -112,12 +113,12 @@ class StoreBase:
 
     # ----- constructors and lifetime -------------------------------------------------------------
     @classmethod
-    def new(cls, path: str | os.PathLike[str]):  # noqa: ANN206 - returns the subclass
+    def new(cls, path: str | os.PathLike[str]):
         """Create or open the store at ``path`` (the crate's ``OmegaStore::new``)."""
         return cls(path)
 
     @classmethod
-    def new_in_memory(cls):  # noqa: ANN206
+    def new_in_memory(cls):
         """A store that lives in memory and vanishes on :meth:`close`."""
         return cls(None)
 
@@ -144,10 +145,14 @@ class StoreBase:
         return self._conn
 
     def close(self) -> None:
-        """Close the connection; further calls fail. Closing twice is harmless."""
+        """Close the connection (and the store's DuckDB worker process, if it has one); further calls
+        fail. Closing twice is harmless."""
+        worker = sys.modules.get("omega_graph.duck._worker")
+        if worker is not None:  # started only by analytics or a bulk graph load: no import here
+            worker.release(self)
         self._conn.close()
 
-    def __enter__(self):  # noqa: ANN204
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc: object) -> None:

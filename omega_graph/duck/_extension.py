@@ -1,4 +1,4 @@
-"""DuckDB connections with the SQLite extension loaded from the pinned PyPI package.
+"""DuckDB connections with the SQLite extension loaded from the pinned PyPI package (the one place).
 
 The extension is not part of the ``duckdb`` wheel. The pinned package
 ``duckdb-extension-sqlite-scanner`` ships DuckDB's official, signed binary for exactly one DuckDB
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MissingDependencyError
+from ._sql import quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -95,7 +96,7 @@ def load_sqlite_extension(
     errors: list[str] = []
     if path is not None:
         try:
-            con.execute(f"LOAD '{_quote(str(path))}'")
+            con.execute(f"LOAD '{quote(str(path))}'")
             return "package"
         except duckdb.Error as err:  # type: ignore[attr-defined]
             errors.append(f"loading {path}: {err}")
@@ -136,8 +137,3 @@ def connect(threads: int | None = None, *, allow_install: bool = True) -> duckdb
         con.close()
         raise
     return con
-
-
-def _quote(text: str) -> str:
-    """Escape a value for a single-quoted SQL string literal."""
-    return text.replace("'", "''")

@@ -1,0 +1,258 @@
+"""One DuckDB connection over one store file: the engine behind :class:`~.statistics.Analytics`.
+
+A :class:`DuckSession` runs in this process (a file no descriptor of this process holds, or a
+private snapshot copy) or inside the store's DuckDB worker process (:mod:`omega_graph.duck`), where
+it is reached through :func:`call`. The code is the same in both places: the attachment, the
+``clean_<table>`` views, the switch to tolerant views when a value of the wrong SQLite type is met,
+the mapping of DuckDB's errors to omega-graph's, and the Parquet export.
+
+Examples
+--------
+>>> from omega_graph import OmegaStore
+>>> import tempfile, os
+>>> with tempfile.TemporaryDirectory() as d:
+...     OmegaStore(os.path.join(d, "s.db")).close()
+...     s = DuckSession(os.path.join(d, "s.db"), consistent=True)
+...     s.run("SELECT count(*) AS n FROM clean_memories")["n"].tolist()
+...     s.close()
+[0]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..duck import connect, quote
+from ..errors import DatabaseError, DataQualityWarning, ValidationError, warn
+from ..schema import CRATE_TABLES
+from ._typing import anomaly_rows, column_types, tolerant_view_sql, typed_view_sql
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["DuckSession", "call", "check_read_only", "close"]
+
+_READ_ONLY_HINT = (
+    "one read-only statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, PRAGMA or "
+    "EXPLAIN of a query); analytics never writes: write through OmegaStore, export with export_parquet()"
+)
+
+
+def first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+class DuckSession:
+    """A private DuckDB connection with ``file`` attached READ_ONLY as ``omega``.
+
+    ``consistent`` turns DuckDB's multi-threaded SQLite scans off (a live file: each scan thread
+    would open its own SQLite connection and could see another commit); every scan of a statement
+    then goes through the statement's one SQLite read transaction. A snapshot copy never changes
+    and keeps the parallel scans.
+    """
+
+    def __init__(self, file: str | None, *, consistent: bool, threads: int | None = None) -> None:
+        self._tolerant: set[str] = set()
+        self._types: dict[str, list[tuple[str, str]]] = {}
+        self._con = connect(threads)
+        try:
+            if consistent:
+                self._con.execute("SET sqlite_disable_multithreaded_scans = true")
+            if file is not None:
+                self.attach(file)
+            self._con.execute("SET lock_configuration = true")
+        except BaseException:
+            self._con.close()
+            raise
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        return self._con
+
+    def close(self) -> None:
+        self._con.close()
+
+    def attach(self, file: str) -> None:
+        """(Re)attach ``file`` as ``omega`` and rebuild the ``clean_<table>`` views."""
+        con = self._con
+        con.execute("USE memory")
+        con.execute("DETACH DATABASE IF EXISTS omega")
+        con.execute(f"ATTACH '{quote(file)}' AS omega (TYPE sqlite, READ_ONLY)")
+        con.execute("USE omega")
+        con.execute("SET search_path = 'omega.main,memory.main'")
+        self._types = column_types(con)
+        missing = [t for t, cols in self._types.items() if not cols]
+        if missing:
+            raise DatabaseError(f"{file!r} lacks the table(s) {', '.join(missing)}; it is not an omega store")
+        for table in CRATE_TABLES:
+            if table in self._tolerant:
+                con.execute(tolerant_view_sql(table, self._types[table]))
+            else:
+                con.execute(typed_view_sql(table))
+
+    def tolerate(self) -> bool:
+        """List wrongly typed values; switch their tables to tolerant views. False if none is new."""
+        found = anomaly_rows(self._con, self._types)
+        new = sorted(set(found["table"]) - self._tolerant)
+        if not new:
+            return False
+        for table in new:
+            self._con.execute(tolerant_view_sql(table, self._types[table]))
+            self._tolerant.add(table)
+        summary = "; ".join(
+            f"{t}.{c}: {n} value(s) stored as {', '.join(sorted(g['stored_type'].unique()))}"
+            for (t, c), g in found[found["table"].isin(new)].groupby(["table", "column"], sort=True)
+            for n in [len(g)]
+        )
+        warn(
+            DataQualityWarning(
+                f"values of the wrong SQLite type are read as NULL and left out of the statistics "
+                f"({summary}); Analytics.type_anomalies() lists them"
+            )
+        )
+        return True
+
+    def run(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run a curated statement; on a type mismatch, switch to tolerant views and run again."""
+        import duckdb
+
+        for _ in range(len(CRATE_TABLES) + 1):
+            try:
+                return self._con.execute(sql, params).df()
+            except duckdb.TypeMismatchException as err:
+                if not self.tolerate():
+                    raise DatabaseError(
+                        f"a stored value does not fit its column ({first_line(err)}); "
+                        "Analytics.type_anomalies() lists such values"
+                    ) from err
+        raise DatabaseError("the store's types kept changing while it was read; try again")
+
+    def sql(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run one read-only statement (checked by :func:`check_read_only` first)."""
+        import duckdb
+
+        try:
+            return self._con.execute(query, params).df()
+        except duckdb.TypeMismatchException as err:
+            raise DatabaseError(
+                f"{first_line(err)}. The file holds values of the wrong SQLite type: "
+                "Analytics.type_anomalies() lists them, and the clean_<table> views "
+                "(e.g. clean_memories) read them as NULL"
+            ) from err
+        except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as err:
+            raise ValidationError(
+                "analytics query", "sql", query, f"valid DuckDB SQL ({first_line(err)})"
+            ) from err
+        except duckdb.Error as err:
+            raise DatabaseError(f"DuckDB could not run the query: {first_line(err)}") from err
+
+    def type_anomalies(self) -> pd.DataFrame:
+        """Every wrongly typed value; their tables switch to tolerant views."""
+        found = anomaly_rows(self._con, self._types)
+        for table in sorted(set(found["table"]) - self._tolerant):
+            self._con.execute(tolerant_view_sql(table, self._types[table]))
+            self._tolerant.add(table)
+        return found
+
+    def export(self, directory: str) -> pd.DataFrame:
+        """Write each crate table to ``<directory>/<table>.parquet`` in one DuckDB transaction.
+
+        One transaction means one SQLite read transaction on a live file: the files agree with each
+        other (every edge's endpoints are in ``memories.parquet`` if they were in the store). A table
+        holding values of the wrong SQLite type is written from its tolerant view (those values NULL).
+        Returns ``table``, ``rows``, ``path`` (absolute), in the crate's table order.
+        """
+        import duckdb
+
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise DatabaseError(f"cannot export to {directory!r}: it is a file; give a directory")
+        os.makedirs(directory, exist_ok=True)
+        directory = os.path.abspath(directory)
+        con = self._con
+        for _attempt in range(len(CRATE_TABLES) + 1):
+            rows: list[tuple[str, int, str]] = []
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table in CRATE_TABLES:
+                    target = os.path.join(directory, f"{table}.parquet")
+                    tmp = f"{target}.tmp"
+                    con.execute(f"COPY (SELECT * FROM clean_{table}) TO '{quote(tmp)}' (FORMAT parquet)")
+                    n = con.execute(f"SELECT count(*) FROM read_parquet('{quote(tmp)}')").fetchone()
+                    rows.append((table, int(n[0]) if n else 0, target))
+                con.execute("COMMIT")
+            except duckdb.TypeMismatchException:
+                con.execute("ROLLBACK")
+                _remove_tmp(directory)
+                if not self.tolerate():
+                    raise
+                continue
+            except duckdb.Error as err:
+                con.execute("ROLLBACK")
+                _remove_tmp(directory)
+                raise DatabaseError(f"export to {directory!r} failed: {first_line(err)}") from err
+            for _table, _n, target in rows:
+                os.replace(f"{target}.tmp", target)
+            return pd.DataFrame.from_records(rows, columns=["table", "rows", "path"])
+        raise DatabaseError("the store's types kept changing while it was exported; try again")
+
+
+def _remove_tmp(directory: str) -> None:
+    for table in CRATE_TABLES:
+        tmp = os.path.join(directory, f"{table}.parquet.tmp")
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def check_read_only(query: str) -> None:
+    """Raise ValidationError unless ``query`` is exactly one statement that cannot write."""
+    import duckdb
+
+    if not isinstance(query, str) or not query.strip():
+        raise ValidationError("analytics query", "sql", query, "a non-empty SQL string")
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as err:
+        raise ValidationError(
+            "analytics query", "sql", query, f"valid DuckDB SQL ({first_line(err)})"
+        ) from err
+    if len(statements) != 1:
+        raise ValidationError("analytics query", "sql", query, _READ_ONLY_HINT + f"; got {len(statements)}")
+    kind = statements[0].type
+    if kind == duckdb.StatementType.EXPLAIN:
+        inner = re.sub(r"^\s*EXPLAIN\s+(ANALY[SZ]E\s+)?", "", query, flags=re.IGNORECASE)
+        check_read_only(inner)
+        return
+    if kind != duckdb.StatementType.SELECT:
+        raise ValidationError("analytics query", "sql", query, _READ_ONLY_HINT + f"; got {kind.name}")
+
+
+# ----- the worker's side -------------------------------------------------------------------------------
+#: The sessions this worker process serves, by the parent's session id.
+_SESSIONS: dict[str, DuckSession] = {}
+_METHODS = frozenset({"run", "sql", "type_anomalies", "export"})
+
+
+def call(args: dict[str, Any], emit: Any) -> Any:
+    """Worker handler: ``args`` = ``session`` (id), ``file``, ``threads``, ``method``, ``args``.
+
+    The session is opened on first use in this process (also after the worker was restarted).
+    """
+    sid = args["session"]
+    session = _SESSIONS.get(sid)
+    if session is None:
+        session = _SESSIONS[sid] = DuckSession(args["file"], consistent=True, threads=args["threads"])
+    method = args["method"]
+    if method not in _METHODS:
+        raise ValueError(f"no session method {method!r}")
+    return getattr(session, method)(*args["args"])
+
+
+def close(args: dict[str, Any], emit: Any) -> None:
+    """Worker handler: close the session ``args["session"]`` if this process has it."""
+    session = _SESSIONS.pop(args["session"], None)
+    if session is not None:
+        session.close()
