@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -83,7 +83,7 @@ def figure_for(ax: Axes | None, width: float, height: float) -> tuple[Figure, Ax
     if ax is not None:
         fig = ax.figure
         while not isinstance(fig, Figure):  # a SubFigure: climb to the figure that owns it
-            fig = fig.figure  # type: ignore[union-attr]
+            fig = fig.figure
         return fig, ax
     fig = new_figure(width, height)
     return fig, fig.axes[0]
@@ -96,7 +96,7 @@ def png_bytes(fig: Figure, dpi: int = PNG_DPI) -> bytes:
     return buf.getvalue()
 
 
-def style_axes(ax: Axes, *, grid: str | None = "y") -> None:
+def style_axes(ax: Axes, *, grid: Literal["x", "y", "both"] | None = "y") -> None:
     """House look: no top/right spines, light grid behind the data."""
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -185,7 +185,7 @@ def analytics_frame(
     if isinstance(source, pd.DataFrame):
         return require_columns(source, columns, what)
     if hasattr(source, "analytics") and hasattr(source, "get_statistics"):  # an OmegaStore
-        with source.analytics() as a:  # type: ignore[attr-defined]
+        with source.analytics() as a:
             return compute(a)
     if hasattr(source, "sql") and hasattr(source, "tier_summary"):  # an Analytics
         return compute(source)

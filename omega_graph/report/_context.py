@@ -56,7 +56,7 @@ class ReportOptions:
     histogram_bins: int = 20
 
     def __post_init__(self) -> None:
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValidationError("ReportOptions", name, value, "a positive integer")

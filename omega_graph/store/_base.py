@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
 from .. import schema
 from ..errors import DatabaseError, NotFoundError, OmegaGraphError, SchemaError
@@ -113,12 +113,12 @@ class StoreBase:
 
     # ----- constructors and lifetime -------------------------------------------------------------
     @classmethod
-    def new(cls, path: str | os.PathLike[str]):
+    def new(cls, path: str | os.PathLike[str]) -> Self:
         """Create or open the store at ``path`` (the crate's ``OmegaStore::new``)."""
         return cls(path)
 
     @classmethod
-    def new_in_memory(cls):
+    def new_in_memory(cls) -> Self:
         """A store that lives in memory and vanishes on :meth:`close`."""
         return cls(None)
 
@@ -152,7 +152,7 @@ class StoreBase:
             worker.release(self)
         self._conn.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
