@@ -41,8 +41,9 @@ def convert_from_nx(
 ) -> Any:
     """A networkx directed graph as an :class:`~._view.OmegaGraph` (any other object as it is).
 
-    Reads the nodes, the edges in ``G.edges`` order, the predecessor order and the values of the
-    edge attributes in ``edge_attrs`` (``{name: default}``, networkx's ``d.get(name, default)``).
+    Reads the nodes, the edges in ``G.edges`` order and the values of the edge attributes in
+    ``edge_attrs`` (``{name: default}``, networkx's ``d.get(name, default)``); the predecessor order
+    when a call first needs it.
     Undirected graphs never get here: ``can_run`` declines them, and networkx runs those calls.
     """
     import networkx as nx
@@ -76,10 +77,6 @@ def convert_from_nx(
         (attr, default): _edge_values([d.get(attr, default) for d in datas])
         for attr, default in (edge_attrs or {}).items()
     }
-    n_pairs = sum(map(len, G._pred.values()))
-    pred_src = np.fromiter(
-        map(index.__getitem__, chain.from_iterable(G._pred.values())), np.int64, count=n_pairs
-    )
 
     def edge_values(attr: str, default: object) -> np.ndarray:
         found = values.get((attr, default))
@@ -88,12 +85,19 @@ def convert_from_nx(
         return found
 
     def pred_pairs(view: View) -> tuple[np.ndarray, np.ndarray]:
-        # G._pred order as pair positions: find each (u, v) among the pairs by its key u * n + v
+        # G._pred order as pair positions, read when first needed (most calls never need it): find
+        # each (u, v) among the pairs by its key u * n + v. networkx drops this conversion from its
+        # cache when G changes through its methods; a change made behind its back is caught here.
         n = view.n
         pdst = view.pairs()[1]
+        counts = np.fromiter(map(len, G._pred.values()), dtype=np.int64, count=len(G._pred))
+        if len(counts) != n or int(counts.sum()) != len(pdst):
+            raise Delegate("the graph changed since it was converted")
+        pred_src = np.fromiter(
+            map(index.__getitem__, chain.from_iterable(G._pred.values())), np.int64, len(pdst)
+        )
         keys = view.pair_src() * n + pdst
         order = np.argsort(keys, kind="stable")
-        counts = np.fromiter(map(len, G._pred.values()), dtype=np.int64, count=n)
         pred_dst = np.repeat(np.arange(n, dtype=np.int64), counts)
         wanted = pred_src * n + pred_dst
         positions = order[np.searchsorted(keys[order], wanted)]

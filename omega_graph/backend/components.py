@@ -1,9 +1,12 @@
 """Strong and weak connectivity: scipy's ``connected_components`` in C over the view's CSR.
 
-Components are yielded as sets, as networkx yields them. Order: strongly connected components in
-the order a depth-first search from each node in turn (networkx's node order) completes them, so a
-component comes before every component that reaches it (networkx's order too); weakly connected
-components by their first node in networkx's node order (networkx's order).
+Components are yielded as sets, as networkx yields them. Weakly connected components come in
+networkx's order (by their first node in networkx's node order). Strongly connected components are
+networkx's sets, and, as in networkx, each comes before every component that reaches it (a reverse
+topological order of the condensation); among components with no such constraint between them the
+order can differ from networkx's, which follows its own depth-first search (networkx documents no
+order; its tests compare sets). Reproducing that search exactly means walking every edge in Python,
+which would give up most of the speed (measured: networkx 20.7 s at 1M nodes / 3M edges, here 0.8 s).
 """
 
 from __future__ import annotations

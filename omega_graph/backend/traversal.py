@@ -68,9 +68,29 @@ def has_path(G: Any, source: Hashable, target: Hashable) -> bool:
         raise nx.NodeNotFound(f"Source {source} is not in G")
     if t < 0:
         raise nx.NodeNotFound(f"Target {target} is not in G")
-    if s == t:
-        return True
-    return bool((reached(view, s) == t).any())
+    return s == t or _meet(view, s, t)
+
+
+def _meet(view: View, s: int, t: int) -> bool:
+    """Whether t is reachable from s: breadth-first from both ends, a level at a time (vectorised),
+    always growing the smaller frontier, until the two searches meet or one runs out."""
+    from ..graph._bfs import expand
+
+    forward, backward = view.structure(False), view.structure(True)
+    seen = [np.zeros(view.n, dtype=bool), np.zeros(view.n, dtype=bool)]
+    seen[0][s] = seen[1][t] = True
+    frontier = [np.array([s]), np.array([t])]
+    while len(frontier[0]) and len(frontier[1]):
+        side = 0 if len(frontier[0]) <= len(frontier[1]) else 1
+        m = forward if side == 0 else backward
+        pos, _ = expand(m.indptr, frontier[side])
+        nxt = np.unique(m.indices[pos])
+        if seen[1 - side][nxt].any():
+            return True
+        nxt = nxt[~seen[side][nxt]]
+        seen[side][nxt] = True
+        frontier[side] = nxt
+    return False
 
 
 def _sort_neighbors_is_none(bound: Any) -> bool | str:
@@ -93,15 +113,15 @@ def bfs_edges(
     if sort_neighbors is not None:
         raise Delegate("a sort_neighbors function")
     view = view_of(G)
-    return _bfs_edges(view, source, bool(reverse), depth_limit)
+    lists = view.predecessor_lists() if reverse else view.successor_lists()  # before the generator
+    return _bfs_edges(view, lists, source, depth_limit)
 
 
 def _bfs_edges(
-    view: View, source: Hashable, reverse: bool, depth_limit: int | None
+    view: View, lists: list[list[int]], source: Hashable, depth_limit: int | None
 ) -> Iterator[tuple[Hashable, Hashable]]:
     # networkx's generic_bfs_edges, over the same neighbour order (a generator: errors on iteration)
     s = _node(view, source)
-    lists = view.predecessor_lists() if reverse else view.successor_lists()
     nodes = view.nodes
     n = view.n
     limit = n if depth_limit is None else depth_limit
