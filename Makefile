@@ -22,7 +22,7 @@ browser:
 	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not installed and no root: the browser test will skip"; fi; }
 
-test: setup browser
+test: setup browser lint
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-networkx
 
@@ -49,8 +49,13 @@ bench: setup
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) benchmarks/run_all.py
 
+# Checks that can fail, run by `make test` before the tests: lint (unused noqa comments included),
+# formatting, and types (what py.typed promises; configuration in pyproject.toml).
+CODE := omega_graph _omega_graph_nx tests benchmarks
 lint: setup
-	$(VENV)/bin/ruff check omega_graph tests benchmarks
+	$(VENV)/bin/ruff check $(CODE)
+	$(VENV)/bin/ruff format --check $(CODE)
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

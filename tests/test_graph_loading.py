@@ -288,7 +288,7 @@ def test_structure_still_answers_with_bad_weights(bad_graph_store: tuple[OmegaSt
     ],
     ids=["strongest_path", "top_paths", "effects", "causes", "total_effect", "influence"],
 )
-def test_strength_questions_name_the_bad_edge(bad_graph_store: tuple[OmegaStore, str], ask) -> None:  # noqa: ANN001
+def test_strength_questions_name_the_bad_edge(bad_graph_store: tuple[OmegaStore, str], ask) -> None:
     g = graph(*bad_graph_store)
     with pytest.raises(
         ValidationError,

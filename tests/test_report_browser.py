@@ -73,7 +73,7 @@ def sample_report(tmp_path_factory: pytest.TempPathFactory) -> ReportFiles:
         return write_report(store, root / "report")
 
 
-def open_report(browser, path: Path, viewport: dict[str, int] = LAPTOP):  # noqa: ANN001, ANN201
+def open_report(browser, path: Path, viewport: dict[str, int] = LAPTOP):
     page = browser.new_page(viewport=viewport)
     problems: list[str] = []
     page.on(
