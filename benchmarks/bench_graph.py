@@ -76,7 +76,7 @@ def main() -> None:
         warm.causal_graph().influence()
         import duckdb  # noqa: F401
 
-        from omega_graph.analytics._duck import connect
+        from omega_graph.duck._extension import connect
 
         connect(allow_install=False).close()
     store = OmegaStore(path)

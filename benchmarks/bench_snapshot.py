@@ -41,7 +41,7 @@ FLOOR = textwrap.dedent(
     import sys, time
     t0 = time.perf_counter()
     import duckdb
-    from omega_graph.analytics._duck import extension_path
+    from omega_graph.duck._extension import extension_path
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     ext = extension_path()

@@ -31,6 +31,7 @@ from omega_graph import (
     ValidationError,
 )
 from omega_graph.analytics import Analytics
+from omega_graph.analytics.statistics import FREQUENCIES
 from omega_graph.schema import CRATE_TABLES
 
 COMPAT = ["omega-rust-asia.db", "omega-rust-sachs_cdt_consensus.db"]
@@ -382,3 +383,46 @@ def test_empty_store(tmp_path: Path) -> None:
         assert a.tier_summary().empty and a.degree_table().empty and a.activity().empty
         assert a.importance_histogram(4)["memories"].tolist() == [0, 0, 0, 0]
         assert list(a.activity().columns) == ["period", "memories", "edges", "reflexions"]
+
+
+# ----- the worker's NumPy transport gives exactly the frames of .df() -------------------------------
+def _every_statistic(a: Analytics, store_file: str) -> dict[str, pd.DataFrame]:
+    arch = rows(store_file, "architectures")["id"]
+    out = {
+        "overview": a.overview(), "tier_summary": a.tier_summary(),
+        "importance_histogram": a.importance_histogram(7), "edge_type_summary": a.edge_type_summary(),
+        "degree_table": a.degree_table(), "degree_table_top": a.degree_table(top=5),
+        "skill_leaderboard": a.skill_leaderboard(), "architecture_summary": a.architecture_summary(),
+        "intelligence_summary": a.intelligence_summary(), "reflexion_outcomes": a.reflexion_outcomes(),
+        "type_anomalies": a.type_anomalies(),
+        "sql_mixed": a.sql(
+            "SELECT id, tier, importance, embedding_blob, created_at > 0 AS later, "
+            "to_timestamp(created_at)::TIMESTAMP AS at, NULLIF(tier, 2) AS maybe, "
+            "CASE WHEN tier = 1 THEN NULL ELSE created_at > 0 END AS maybe_bool, "
+            "CASE WHEN tier = 1 THEN NULL ELSE id END AS maybe_id FROM memories ORDER BY id"
+        ),
+        "sql_empty": a.sql("SELECT id, tier, NULLIF(tier, 2) AS maybe FROM memories WHERE false"),
+    }  # fmt: skip
+    for freq in FREQUENCIES:
+        out[f"activity_{freq}"] = a.activity(freq)
+    if len(arch):
+        out["lineage"] = a.architecture_lineage(str(arch.iloc[0]))
+    return out
+
+
+def test_worker_frames_are_identical_to_in_process_frames(store_file: str) -> None:
+    """Every statistic, dtypes included, is the same frame whether DuckDB's ``.df()`` built it in
+    this process (live, snapshot) or the worker sent NumPy columns that this process rebuilt."""
+    with Analytics(store_file) as live:
+        assert live.mode == "live"
+        want = _every_statistic(live, store_file)
+    holder = sqlite3.connect(store_file)
+    try:
+        for snapshot in (None, True):
+            with Analytics(store_file, snapshot=snapshot) as a:
+                assert a.mode == ("worker" if snapshot is None else "snapshot")
+                got = _every_statistic(a, store_file)
+                for name, frame in want.items():
+                    assert_frame_equal(got[name], frame, check_exact=True, obj=f"{a.mode} {name}")
+    finally:
+        holder.close()

@@ -423,3 +423,76 @@ def test_each_statistic_sees_one_snapshot_while_another_process_commits(tmp_path
     assert counts(path) == (2400, 2800)
     with Analytics(path) as a:
         assert json.loads(a.sql("SELECT to_json(count(*)) AS n FROM intelligences")["n"].iloc[0]) == 1200
+
+
+# ----- parallel scans, accepted only when nothing committed meanwhile ------------------------------
+#: Enough memories for DuckDB to split one table's scan into several rowid ranges (several threads,
+#: each its own SQLite connection and read transaction).
+_WIDE = 400_001
+
+
+def _wide_store(path: Path, n: int) -> str:
+    with OmegaStore(path) as store:
+        store.store_memories([StoredMemory(f"m{i:06d}", "x", 1 + i % 3, 0.5, None, T0, T0) for i in range(n)])
+    return str(path)
+
+
+def _swap_writer(path: str, n: int, seconds: float, started: mp.Event) -> None:
+    """Commits as fast as it can: each commit swaps the tiers of the first and the last memory (the
+    two ends of the rowid range, so two scan threads read them) and adds one memory of tier 7."""
+    import time
+
+    first, last = "m000000", f"m{n - 1:06d}"
+    with OmegaStore(path) as store:
+        tiers = {first: store.get_memory(first).tier, last: store.get_memory(last).tier}
+        assert tiers[first] != tiers[last]
+        started.set()
+        end, k = time.monotonic() + seconds, 0
+        while time.monotonic() < end:
+            tiers = {first: tiers[last], last: tiers[first]}
+            with store.transaction():
+                for mid, tier in tiers.items():
+                    store.store_memory(StoredMemory(mid, "x", tier, 0.5, None, T0, T0))
+                store.store_memory(StoredMemory(f"t{k:06d}", "y", 7, 0.5, None, T0 + k, T0))
+            k += 1
+
+
+@pytest.mark.slow
+def test_parallel_scans_are_kept_only_for_an_unchanged_file(tmp_path: Path) -> None:
+    """The worker scans with DuckDB's parallel SQLite scans, whose threads each read in their own
+    SQLite read transaction, and keeps such an answer only if nothing committed meanwhile; otherwise
+    the request runs again on one thread. Under a writer committing in a tight loop every answer must
+    still be one state: the memories per tier 1-3 never change, whole commits only. (Keeping the
+    parallel answers regardless makes this test fail: nearly every answer then mixes commits.)"""
+    path = _wide_store(tmp_path / "s.db", _WIDE)
+    ctx = mp.get_context("spawn")
+    started = ctx.Event()
+    proc = ctx.Process(target=_swap_writer, args=(path, _WIDE, 8.0, started))
+    by_tier = "SELECT tier, count(*) AS n FROM memories GROUP BY tier ORDER BY tier"
+    with OmegaStore(path) as holder, holder.analytics() as a:
+        kept = a._unchanged
+        want = a.tier_summary().set_index("tier")["memories"]
+        assert a._unchanged == kept + 1 and a._asked_again == 0  # no writer: the parallel answer is kept
+        assert want.sum() == _WIDE and set(want.index) == {1, 2, 3}
+        proc.start()
+        try:
+            assert started.wait(60)
+            checks = 0
+            while proc.is_alive() or checks < 3:
+                got = a.tier_summary().set_index("tier")["memories"]
+                assert got.loc[[1, 2, 3]].tolist() == want.tolist()  # the swaps: whole commits only
+                free = a.sql(by_tier).set_index("tier")["n"]
+                assert free.loc[[1, 2, 3]].tolist() == want.tolist()
+                checks += 1
+        finally:
+            proc.join(120)
+        assert proc.exitcode == 0
+        assert a._asked_again > 0  # the writer did invalidate parallel answers meanwhile
+        # unchanged since: a curated statistic comes from the cache, without asking the worker
+        final = a.tier_summary()
+        calls = a._unchanged
+        pd.testing.assert_frame_equal(a.tier_summary(), final)
+        assert a._unchanged == calls
+        holder.store_memory(StoredMemory("late", "x", 9, 0.5, None, T0, T0))
+        assert 9 in a.tier_summary()["tier"].tolist()  # after a commit: scanned again
+        assert a._unchanged == calls + 1

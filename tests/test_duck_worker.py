@@ -146,3 +146,22 @@ def test_errors_and_warnings_come_back_as_themselves(tmp_path: Path) -> None:
                 assert a.tier_summary()["memories"].tolist() == [1]
             assert [w.category for w in caught] == [DataQualityWarning]
             assert caught[0].filename == __file__  # at the caller's line, not in the worker
+
+
+def test_statistics_leave_pandas_out_of_the_worker(tmp_path: Path) -> None:
+    """The worker sends NumPy columns (pandas would cost its start ~1 s); the file is read live."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import sys\n\ndef loaded(args, emit):\n    return sorted(m for m in args if m in sys.modules)\n"
+    )
+    with OmegaStore(tmp_path / "s.db") as store:
+        store.store_memory(StoredMemory("m1", "x", 2, 0.5, None, 0, 0))
+        with store.analytics() as a:
+            assert a.tier_summary()["memories"].tolist() == [1]
+            assert a.sql("SELECT id FROM memories")["id"].tolist() == ["m1"]
+            a.degree_table(), a.activity(), a.overview()
+            worker = duck.store_worker(store)
+            assert worker.call(f"{probe}:loaded", ["pandas", "duckdb", "numpy"], timeout=60) == [
+                "duckdb",
+                "numpy",
+            ]

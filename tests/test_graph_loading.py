@@ -25,7 +25,18 @@ from omega_graph.models import StoredCausalEdge, StoredMemory
 from omega_graph.schema import migrate
 from omega_graph.store import OmegaStore
 
-ARRAYS = ("node_rowid", "tier", "importance", "src", "dst", "weight", "created", "created_bad", "etype", "erowid")
+ARRAYS = (
+    "node_rowid",
+    "tier",
+    "importance",
+    "src",
+    "dst",
+    "weight",
+    "created",
+    "created_bad",
+    "etype",
+    "erowid",
+)
 
 
 def assert_same_data(a: GraphData, b: GraphData) -> None:
@@ -509,7 +520,9 @@ def test_loads_under_a_live_writer_use_the_fast_path_and_equal_a_rebuild(tmp_pat
             for i in range(3000)
         )
         s.backup(initial)
-    writer = subprocess.Popen([sys.executable, "-c", LIVE_WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", LIVE_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
     assert writer.stdout is not None
     try:
         assert writer.stdout.readline().strip() == "1"  # the writer is running
@@ -541,7 +554,10 @@ def test_the_smallest_int64_created_at_is_a_valid_time_not_bad_data(tmp_path: Pa
     s = OmegaStore(tmp_path / "t.db")
     s.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abc")
     s.store_causal_edges(
-        [StoredCausalEdge("ab", "a", "b", 0.5, "causes", -(2**63)), StoredCausalEdge("bc", "b", "c", 0.5, "causes", 7)]
+        [
+            StoredCausalEdge("ab", "a", "b", 0.5, "causes", -(2**63)),
+            StoredCausalEdge("bc", "b", "c", 0.5, "causes", 7),
+        ]
     )
     for loader in ("duckdb", "sqlite3"):
         g = CausalGraph(s, loader=loader, cache=False)

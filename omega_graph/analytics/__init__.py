@@ -13,7 +13,21 @@ Examples
 ['memories', 'skills', 'architectures', 'intelligences', 'causal_edges', 'vectors', 'reflexion_episodes']
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ..errors import DataQualityWarning
-from .statistics import Analytics
+
+if TYPE_CHECKING:
+    from .statistics import Analytics
 
 __all__ = ["Analytics", "DataQualityWarning"]
+
+
+def __getattr__(name: str) -> Any:
+    # Analytics (and pandas with it) loads on first use: the DuckDB worker process imports
+    # omega_graph.analytics._session without pandas.
+    if name == "Analytics":
+        from .statistics import Analytics
+
+        return Analytics
+    raise AttributeError(f"module 'omega_graph.analytics' has no attribute {name!r}")

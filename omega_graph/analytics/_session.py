@@ -22,17 +22,18 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from ..duck import connect, quote
+from ..duck._frames import fetch
 from ..errors import DatabaseError, DataQualityWarning, ValidationError, warn
 from ..schema import CRATE_TABLES
 from ._typing import anomaly_rows, column_types, tolerant_view_sql, typed_view_sql
 
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
 
 __all__ = ["DuckSession", "call", "check_read_only", "close"]
 
@@ -53,28 +54,67 @@ class DuckSession:
     would open its own SQLite connection and could see another commit); every scan of a statement
     then goes through the statement's one SQLite read transaction. A snapshot copy never changes
     and keeps the parallel scans.
+
+    ``remote`` (the worker's sessions): results come back as :func:`omega_graph.duck._frames.fetch`
+    payloads instead of DataFrames (the worker never imports pandas for them), and a second
+    connection of the same DuckDB database keeps the multi-threaded scans for requests marked
+    ``parallel``. Such a result may mix commits unless nothing committed while it ran: the parent
+    accepts it only when its own ``PRAGMA data_version`` is unchanged from before the request to
+    after the answer, and otherwise asks again with ``parallel`` off (see
+    :meth:`omega_graph.analytics.Analytics._exec`).
     """
 
-    def __init__(self, file: str | None, *, consistent: bool, threads: int | None = None) -> None:
+    def __init__(
+        self, file: str | None, *, consistent: bool, threads: int | None = None, remote: bool = False
+    ) -> None:
         self._tolerant: set[str] = set()
         self._types: dict[str, list[tuple[str, str]]] = {}
+        self._remote = remote
+        numpy = None
+        if remote and file is not None:  # import NumPy (for fetchnumpy) while DuckDB checks the extension
+            numpy = threading.Thread(target=_import_numpy, name="omega-numpy-import", daemon=True)
+            numpy.start()
         self._con = connect(threads)
+        self._par: duckdb.DuckDBPyConnection | None = None
         try:
             if consistent:
                 self._con.execute("SET sqlite_disable_multithreaded_scans = true")
+                if remote:
+                    self._par = self._con.cursor()
+                    self._par.execute("SET sqlite_disable_multithreaded_scans = false")
             if file is not None:
                 self.attach(file)
             self._con.execute("SET lock_configuration = true")
         except BaseException:
-            self._con.close()
+            self.close()
             raise
+        finally:
+            if numpy is not None:
+                numpy.join()
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
         return self._con
 
     def close(self) -> None:
+        if self._par is not None:
+            self._par.close()
         self._con.close()
+
+    def _cursor(self, parallel: bool) -> duckdb.DuckDBPyConnection:
+        return self._par if parallel and self._par is not None else self._con
+
+    def _result(self, cursor: duckdb.DuckDBPyConnection) -> Any:
+        return fetch(cursor) if self._remote else cursor.df()
+
+    def _execute(self, cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None) -> Any:
+        """``cursor.execute(sql, params)``; in the worker, curated parameters go in as typed SQL
+        literals of a prepared statement instead (DuckDB imports pandas to bind Python values)."""
+        values = [_literal_value(p) for p in params or ()]
+        if not self._remote or not params or any(v is None for v in values):
+            return cursor.execute(sql, params)
+        cursor.execute(f"PREPARE omega_curated AS {sql}")
+        return cursor.execute(f"EXECUTE omega_curated({', '.join(v for v in values if v is not None)})")
 
     def attach(self, file: str) -> None:
         """(Re)attach ``file`` as ``omega`` and rebuild the ``clean_<table>`` views."""
@@ -82,8 +122,9 @@ class DuckSession:
         con.execute("USE memory")
         con.execute("DETACH DATABASE IF EXISTS omega")
         con.execute(f"ATTACH '{quote(file)}' AS omega (TYPE sqlite, READ_ONLY)")
-        con.execute("USE omega")
-        con.execute("SET search_path = 'omega.main,memory.main'")
+        for c in (con, self._par) if self._par is not None else (con,):
+            c.execute("USE omega")
+            c.execute("SET search_path = 'omega.main,memory.main'")
         self._types = column_types(con)
         missing = [t for t, cols in self._types.items() if not cols]
         if missing:
@@ -116,13 +157,14 @@ class DuckSession:
         )
         return True
 
-    def run(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    def run(self, sql: str, params: list[Any] | None = None, parallel: bool = False) -> Any:
         """Run a curated statement; on a type mismatch, switch to tolerant views and run again."""
         import duckdb
 
+        cursor = self._cursor(parallel)
         for _ in range(len(CRATE_TABLES) + 1):
             try:
-                return self._con.execute(sql, params).df()
+                return self._result(self._execute(cursor, sql, params))
             except duckdb.TypeMismatchException as err:
                 if not self.tolerate():
                     raise DatabaseError(
@@ -131,12 +173,14 @@ class DuckSession:
                     ) from err
         raise DatabaseError("the store's types kept changing while it was read; try again")
 
-    def sql(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+    def sql(
+        self, query: str, params: list[Any] | dict[str, Any] | None = None, parallel: bool = False
+    ) -> Any:
         """Run one read-only statement (checked by :func:`check_read_only` first)."""
         import duckdb
 
         try:
-            return self._con.execute(query, params).df()
+            return self._result(self._cursor(parallel).execute(query, params))
         except duckdb.TypeMismatchException as err:
             raise DatabaseError(
                 f"{first_line(err)}. The file holds values of the wrong SQLite type: "
@@ -167,6 +211,7 @@ class DuckSession:
         Returns ``table``, ``rows``, ``path`` (absolute), in the crate's table order.
         """
         import duckdb
+        import pandas as pd
 
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise DatabaseError(f"cannot export to {directory!r}: it is a file; give a directory")
@@ -207,6 +252,23 @@ def _remove_tmp(directory: str) -> None:
             os.remove(tmp)
 
 
+def _literal_value(value: Any) -> str | None:
+    """A parameter as the typed SQL literal DuckDB would bind it as (Python int: INTEGER when it
+    fits 32 bits, else BIGINT; str: VARCHAR), or None for any other value."""
+    if isinstance(value, str):
+        return f"'{quote(value)}'"
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -(2**31) <= value < 2**31:
+            return f"CAST({value} AS INTEGER)"
+        if -(2**63) <= value < 2**63:
+            return f"CAST({value} AS BIGINT)"
+    return None
+
+
+def _import_numpy() -> None:
+    import numpy  # noqa: F401
+
+
 def check_read_only(query: str) -> None:
     """Raise ValidationError unless ``query`` is exactly one statement that cannot write."""
     import duckdb
@@ -237,17 +299,21 @@ _METHODS = frozenset({"run", "sql", "type_anomalies", "export"})
 
 
 def call(args: dict[str, Any], emit: Any) -> Any:
-    """Worker handler: ``args`` = ``session`` (id), ``file``, ``threads``, ``method``, ``args``.
+    """Worker handler: ``args`` = ``session`` (id), ``file``, ``threads``, ``method``, ``args`` and
+    ``parallel`` (for run and sql: scan with several threads, see :class:`DuckSession`).
 
     The session is opened on first use in this process (also after the worker was restarted).
     """
     sid = args["session"]
     session = _SESSIONS.get(sid)
     if session is None:
-        session = _SESSIONS[sid] = DuckSession(args["file"], consistent=True, threads=args["threads"])
+        session = DuckSession(args["file"], consistent=True, threads=args["threads"], remote=True)
+        _SESSIONS[sid] = session
     method = args["method"]
     if method not in _METHODS:
         raise ValueError(f"no session method {method!r}")
+    if method in ("run", "sql"):
+        return getattr(session, method)(*args["args"], parallel=bool(args.get("parallel")))
     return getattr(session, method)(*args["args"])
 
 

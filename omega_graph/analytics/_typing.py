@@ -21,13 +21,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from ..duck import ACCEPTS, DECLARED, ident, literal, tolerant_select
 from ..schema import CRATE_TABLES
 
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
 
 __all__ = ["ANOMALY_COLUMNS", "anomaly_rows", "column_types", "tolerant_view_sql", "typed_view_sql"]
 
@@ -85,6 +84,8 @@ def anomaly_rows(con: duckdb.DuckDBPyConnection, types: dict[str, list[tuple[str
     ``value`` (the value as text; blobs as ``X'..'``), ``stored_type`` (SQLite ``typeof``),
     ``declared_type`` (INTEGER, REAL or TEXT). Sorted by table, rowid, column order.
     """
+    import pandas as pd  # here, not at import: the DuckDB worker imports pandas only on a dirty file
+
     records: list[tuple] = []
     for table in sorted(types):
         columns = types[table]

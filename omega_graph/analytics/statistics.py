@@ -9,11 +9,20 @@ Consistency
 -----------
 DuckDB's SQLite scanner normally splits a table scan across threads, and each worker opens its
 *own* SQLite connection: each sees the file as of its own start, so one query could mix two
-commits. Sessions on a live file therefore turn those multi-threaded scans off
-(``sqlite_disable_multithreaded_scans``): every scan of a DuckDB transaction then goes through the
-transaction's single SQLite connection and read transaction. Each curated statistic is one SQL
-statement (one DuckDB transaction), so it sees one state of the file while other processes
-commit; :meth:`Analytics.export_parquet` runs all its tables in one transaction.
+commits (``tests/test_analytics_safety.py`` shows it happening under a writer). Two ways keep one
+state per statistic on a live file:
+
+- with the multi-threaded scans off (``sqlite_disable_multithreaded_scans``), every scan of a
+  DuckDB transaction goes through the transaction's single SQLite connection and read
+  transaction. Each curated statistic is one SQL statement (one DuckDB transaction), so it sees one
+  state of the file whatever commits meanwhile. Sessions in this process (mode ``"live"``) always
+  read this way, as does :meth:`Analytics.export_parquet` (all its tables in one transaction);
+- a worker session (mode ``"worker"``) first runs a statement with the parallel scans and keeps
+  the answer only if this process's own ``sqlite3`` connection on the file reports the same
+  ``PRAGMA data_version`` before the request and after the answer: no commit happened while any of
+  the scan threads' read transactions could begin, so they all read the same state. Otherwise the
+  statement runs again the first way. The same proof lets a curated statistic asked again on an
+  unchanged file return a copy of its previous answer (``cache=True``, the default).
 
 Where DuckDB runs (same-process writers)
 ----------------------------------------
@@ -24,7 +33,9 @@ reproduced a ``SIGBUS`` crash). So DuckDB reads the live file in this process on
 descriptor of this process is open on it (mode ``"live"``). ``store.analytics()`` on a file store,
 and a path this process has open, are read live by the store's **DuckDB worker process** (mode
 ``"worker"``; :mod:`omega_graph.duck`): started on first use, reused by every later session and by
-the graph loader, results sent back as pickled DataFrames. No copy of the file is made. In-memory
+the graph loader, results sent back as NumPy columns (the worker never imports pandas for them;
+:mod:`omega_graph.duck._frames` rebuilds exactly the frame DuckDB's ``.df()`` gives). No copy of
+the file is made. In-memory
 stores (and ``snapshot=True``) read a private snapshot instead: the seven crate tables copied by
 Python's ``sqlite3`` in one read transaction into a temporary file, refreshed before a call
 whenever the store has committed since (mode ``"snapshot"``, with DuckDB's parallel scans).
@@ -54,14 +65,18 @@ Examples
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import uuid
 import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..duck import DEFAULT_TIMEOUT, Worker, store_worker
+from ..duck._frames import frame
+from ..duck._worker import PREPARE_DUCKDB
 from ..errors import DatabaseError, DataQualityWarning, NotFoundError, ValidationError, warn
 from . import queries as Q
 from ._session import DuckSession, check_read_only
@@ -101,6 +116,11 @@ class Analytics:
         meanwhile), a file store in its worker.
     threads : int or None
         DuckDB worker threads (default: DuckDB's, one per core).
+    cache : bool
+        Worker sessions only: a curated statistic asked again while the file provably did not
+        change (this process's ``PRAGMA data_version`` equal to the one its previous answer was
+        read at, from before that request to after its answer) returns a copy of that answer
+        instead of scanning again. Free queries (:meth:`sql`) are never cached.
     timeout : float
         Seconds one call may take in the worker process before it is stopped (then
         :class:`~omega_graph.errors.DatabaseError`).
@@ -123,16 +143,23 @@ class Analytics:
         snapshot: bool | None = None,
         threads: int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        cache: bool = True,
     ) -> None:
         self._lock = threading.RLock()
         self._threads = threads
         self._timeout = float(timeout)
+        self._cache_on = bool(cache)
+        #: curated statement -> (data_version it was read at, result): see _run
+        self._cache: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._session: DuckSession | None = None
         self._snapshot: Snapshot | None = None
         self._live: str | None = None
         self._file: str | None = None
         self._worker: Worker | None = None
         self._own_worker = False
+        self._watch: sqlite3.Connection | None = None
+        self._unchanged = 0  # parallel answers accepted, and asked again after a commit (for tests)
+        self._asked_again = 0
         self._sid = uuid.uuid4().hex
         self._closed = False
         self._auto = snapshot is None
@@ -165,6 +192,7 @@ class Analytics:
         self._finalizer = weakref.finalize(self, _cleanup, None, self._snapshot, self._owned())
         try:
             if self._worker is not None:
+                self._watch_file()
                 self._exec("run", "SELECT 1 AS ok")  # start (or reuse) the worker and attach now
             else:
                 self._session = DuckSession(self._live, consistent=self._live is not None, threads=threads)
@@ -177,6 +205,30 @@ class Analytics:
 
     def _owned(self) -> Worker | None:
         return self._worker if self._own_worker else None
+
+    def _watch_file(self) -> None:
+        """Open this process's read-only sqlite3 connection that tells whether the file changed.
+
+        Python's sqlite3 is the library the store uses, so this connection is safe here (DuckDB's
+        SQLite library never opens the file in this process).
+        """
+        assert self._file is not None
+        try:
+            self._watch = sqlite3.connect(
+                f"{Path(self._file).absolute().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                timeout=5.0, check_same_thread=False,
+            )  # fmt: skip
+        except sqlite3.Error:
+            self._watch = None  # then every statistic scans on one thread, in one read transaction
+
+    def _data_version(self) -> int | None:
+        """``PRAGMA data_version`` of the watch connection: it changes when anything commits."""
+        if self._watch is None:
+            return None
+        try:
+            return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            return None
 
     # ----- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:
@@ -194,6 +246,9 @@ class Analytics:
                 except DatabaseError:
                     pass  # the worker is gone, and the session with it
             self._finalizer()
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
 
     def __enter__(self) -> Analytics:
         return self
@@ -250,6 +305,7 @@ class Analytics:
             self._worker, self._own_worker = Worker(self._file), True
             self._finalizer.detach()
             self._finalizer = weakref.finalize(self, _cleanup, None, None, self._worker)
+            self._watch_file()
             return
         snap, session = self._snapshot, self._session
         assert snap is not None and session is not None
@@ -259,16 +315,46 @@ class Analytics:
             snap.discard(old)
 
     def _exec(self, method: str, *args: Any) -> Any:
-        """Run ``DuckSession.<method>(*args)`` where this session's DuckDB lives."""
+        """Run ``DuckSession.<method>(*args)`` where this session's DuckDB lives.
+
+        In the worker, ``run`` and ``sql`` first scan with DuckDB's parallel SQLite scans, whose
+        threads each open their own SQLite read transaction. Their answer is taken only if this
+        process's ``PRAGMA data_version`` is the same before the request and after the answer: then
+        no commit happened while any of those read transactions could start, so they all read one
+        state of the file. Otherwise the request runs again on one thread, in one SQLite read
+        transaction, which is consistent whatever commits meanwhile.
+        """
         with self._lock:
             self._refresh()
             if self._worker is None:
                 assert self._session is not None
                 return getattr(self._session, method)(*args)
             request = {"session": self._sid, "file": self._file, "threads": self._threads, "method": method,
-                       "args": list(args)}  # fmt: skip
-            return self._worker.call(
-                _HANDLER_CALL, request, timeout=self._timeout, what=f"Analytics.{method}"
+                       "args": list(args), "parallel": False}  # fmt: skip
+            what = f"Analytics.{method}"
+            call = self._worker.call
+            if method not in ("run", "sql"):
+                return call(_HANDLER_CALL, request, timeout=self._timeout, what=what, prepare=PREPARE_DUCKDB)
+            key = (str(args[0]), repr(args[1:]))
+            before = self._data_version()
+            if before is not None:
+                cached = self._cache.get(key) if method == "run" and self._cache_on else None
+                if cached is not None and cached[0] == before:
+                    return cached[1].copy()  # nothing committed since that answer was read
+                request["parallel"] = True
+                result = frame(
+                    call(_HANDLER_CALL, request, timeout=self._timeout, what=what, prepare=PREPARE_DUCKDB)
+                )
+                if self._data_version() == before:
+                    self._unchanged += 1
+                    if method == "run" and self._cache_on:
+                        self._cache = {k: v for k, v in self._cache.items() if v[0] == before}
+                        self._cache[key] = (before, result.copy())
+                    return result
+                self._asked_again += 1
+                request["parallel"] = False
+            return frame(
+                call(_HANDLER_CALL, request, timeout=self._timeout, what=what, prepare=PREPARE_DUCKDB)
             )
 
     def _run(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:

@@ -5,6 +5,10 @@
 - :mod:`._sql`: quoting, and the rule "a value of the wrong SQLite type reads as NULL", written once;
 - :mod:`._worker`: the DuckDB worker process that reads a file this process holds open (DuckDB's
   own SQLite library must never open such a file in this process).
+- :mod:`._frames`: query results carried from the worker as NumPy columns and rebuilt here exactly
+  as DuckDB's ``.df()`` builds them (the worker never imports pandas for them);
+- :mod:`._prewarm`: the extension binary's location, and DuckDB imported and the extension loaded
+  while a worker starts.
 
 Importing this package imports neither DuckDB nor NumPy.
 

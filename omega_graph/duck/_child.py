@@ -1,7 +1,9 @@
 """The DuckDB worker process (run as a script by :class:`omega_graph.duck.Worker`; not imported).
 
 It reads requests from its stdin and answers on its stdout, both as frames: an 8-byte little-endian
-length, then a pickle. A request is ``(handler, args)``; ``handler`` is ``"package.module:function"``
+length, then a pickle. Started with a third argument (a handler spec), the process runs that handler as
+``function(None, None)`` first, before it reads requests; the handler may leave work running in a
+thread of its own (DuckDB's extension check while the first request's own imports run). A request is ``(handler, args)``; ``handler`` is ``"package.module:function"``
 (imported) or ``"/path/to/file.py:function"`` (loaded from the file alone, without its package, for
 a fast start). The function is called as ``function(args, emit)``; ``emit(payload)`` sends a
 ``("part", payload)`` frame at once (from any thread), and the call ends with ``("done", result,
@@ -128,9 +130,18 @@ def _warnings(caught: list[warnings.WarningMessage]) -> list[tuple[str, str, str
     return [(w.category.__module__, w.category.__qualname__, str(w.message)) for w in caught]
 
 
+def _prepare(spec: str) -> None:
+    try:
+        _handler(spec)(None, None)
+    except Exception:  # a start-up optimisation: the requests report real failures
+        traceback.print_exc()
+
+
 def main() -> None:
     parent, main_thread = int(sys.argv[1]), sys.argv[2] == "1"
     _die_with_parent(parent, main_thread)
+    if len(sys.argv) > 3:  # a start-up step (a handler spec), run before the first request is read
+        _prepare(sys.argv[3])
     rfd, wfd = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)

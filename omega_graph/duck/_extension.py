@@ -18,12 +18,12 @@ Examples
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MissingDependencyError
+from . import _prewarm
 from ._sql import quote
 
 if TYPE_CHECKING:
@@ -33,8 +33,6 @@ __all__ = ["EXTENSION_PACKAGE", "connect", "extension_path", "load_sqlite_extens
 
 #: The PyPI package that carries the signed SQLite extension binary for the pinned DuckDB.
 EXTENSION_PACKAGE = "duckdb-extension-sqlite-scanner"
-_EXTENSION_MODULE = "duckdb_extension_sqlite_scanner"
-_EXTENSION_FILE = "sqlite_scanner.duckdb_extension"
 _EXTENSION_HOST = ("extensions.duckdb.org", 443)
 
 
@@ -63,14 +61,7 @@ def extension_path(duckdb_version: str | None = None) -> Path | None:
     """
     if duckdb_version is None:
         duckdb_version = _duckdb().__version__  # type: ignore[attr-defined]
-    spec = importlib.util.find_spec(_EXTENSION_MODULE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        candidate = Path(root) / "extensions" / f"v{duckdb_version}" / _EXTENSION_FILE
-        if candidate.is_file():
-            return candidate
-    return None
+    return _prewarm.find_extension(duckdb_version)
 
 
 def _network_reachable(timeout: float = 2.0) -> bool:
@@ -126,8 +117,13 @@ def connect(threads: int | None = None, *, allow_install: bool = True) -> duckdb
 
     Never the module-level default connection. ``threads`` caps DuckDB's worker threads.
     """
+    warm: duckdb.DuckDBPyConnection | None = _prewarm.take()  # made while the worker started
+    if warm is not None:
+        if threads is not None:
+            warm.execute(f"SET threads = {int(threads)}")
+        return warm
     duckdb = _duckdb()
-    config: dict[str, object] = {"allow_unsigned_extensions": False, "autoinstall_known_extensions": False}
+    config = dict(_prewarm.CONFIG)
     if threads is not None:
         config["threads"] = int(threads)
     con = duckdb.connect(":memory:", config=config)  # type: ignore[attr-defined]

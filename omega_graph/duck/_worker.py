@@ -8,7 +8,10 @@ crash when the store writes meanwhile; reproduced), and closing its descriptors 
 store's connections hold. In a child process every lock is seen and kept as SQLite intends.
 
 One :class:`Worker` per store (:func:`store_worker`), started on first use and reused: the graph
-loader's bulk scan and the statistics both run in it. Requests go to its stdin and answers come
+loader's bulk scan and the statistics both run in it. It runs ``python -S -P`` (no site
+initialisation; the directories of omega_graph and its dependencies on ``PYTHONPATH``), and a
+statistics session starts it with :data:`PREPARE_DUCKDB`, so DuckDB's import and the extension's
+signature check overlap the first request's own imports. Requests go to its stdin and answers come
 back on its stdout as pickled frames (see :mod:`._child`); large arrays go through raw files in a
 scratch directory on ``/dev/shm`` (:meth:`Worker.scratch`) that the parent maps instead of copying.
 
@@ -44,13 +47,24 @@ from typing import Any
 
 from ..errors import DatabaseError, warn
 
-__all__ = ["DEFAULT_TIMEOUT", "START_TIMEOUT", "Worker", "WorkerError", "release", "store_worker"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "PREPARE_DUCKDB",
+    "START_TIMEOUT",
+    "Worker",
+    "WorkerError",
+    "release",
+    "store_worker",
+]
 
 #: Seconds a request may take before the worker is stopped (a statistic over a very large file).
 DEFAULT_TIMEOUT = 900.0
 #: Seconds the worker may take to start (Python, then ready to take requests).
 START_TIMEOUT = 60.0
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py")
+#: ``prepare`` step that imports DuckDB and loads the SQLite extension while the worker starts
+#: (taken by the worker's first :func:`omega_graph.duck.connect`).
+PREPARE_DUCKDB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_prewarm.py") + ":prewarm"
 _HEADER_SIZE = 8
 
 
@@ -86,11 +100,12 @@ def _scratch_root() -> str | None:
 
 
 def _package_roots() -> list[str]:
-    """Directories holding omega_graph, duckdb and numpy, so the worker imports the same ones."""
+    """Directories holding omega_graph and its dependencies, so the worker (run with ``-S``, no site
+    initialisation) imports the same ones."""
     import importlib.util
 
     roots = [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))]
-    for name in ("duckdb", "numpy"):
+    for name in ("duckdb", "duckdb_extension_sqlite_scanner", "numpy", "pandas"):
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
             root = os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
@@ -125,7 +140,7 @@ class Worker:
         proc = self._proc
         return proc.pid if proc is not None and proc.poll() is None else None
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self, prepare: str | None = None) -> subprocess.Popen[bytes]:
         self._discard()
         self._dir = tempfile.mkdtemp(prefix="omega-duck-", dir=_scratch_root())
         self._log = open(os.path.join(self._dir, "worker.log"), "w+b")
@@ -134,7 +149,7 @@ class Worker:
         main = "1" if threading.current_thread() is threading.main_thread() else "0"
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-P", _CHILD, str(os.getpid()), main],
+                [sys.executable, "-S", "-P", _CHILD, str(os.getpid()), main, *([prepare] if prepare else [])],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env, bufsize=0,
             )  # fmt: skip
         except OSError as err:
@@ -183,6 +198,7 @@ class Worker:
         timeout: float = DEFAULT_TIMEOUT,
         on_part: Callable[[Any], None] | None = None,
         what: str = "a request",
+        prepare: str | None = None,
     ) -> Any:
         """Run ``handler(args, emit)`` in the worker and return its result.
 
@@ -190,18 +206,22 @@ class Worker:
         own types raised by the handler are raised again here (same type and message); warnings it
         issued are issued again at the caller's line. Raises :class:`WorkerError` when the worker
         dies, does not answer within ``timeout`` seconds (it is then stopped) or raised another error.
+        ``prepare`` (a handler spec): if this call starts the process, it runs that handler at once
+        in a background thread (see :mod:`._child`), e.g. :data:`PREPARE_DUCKDB`.
         """
         with self._lock:
             proc = self._proc
             fresh = proc is None or proc.poll() is not None
             if fresh:  # never started, or died since: a new one
-                proc = self._start()
+                proc = self._start(prepare)
             try:
                 return self._call(handler, args, timeout, on_part, what)
             except _DiedEarly:
                 if fresh:
                     raise
-            self._start()  # it had died between two calls (killed, its starter thread ended): once more
+            self._start(
+                prepare
+            )  # it had died between two calls (killed, its starter thread ended): once more
             return self._call(handler, args, timeout, on_part, what)
 
     def _call(
