@@ -373,3 +373,14 @@ def test_graph_views_convert(multigraph: bool) -> None:
         for v in list(view)[:4]:
             assert nx.descendants(view, v, backend="omega") == nx.descendants(view, v)
         assert l1(nx.pagerank(view, backend="omega"), exact_pagerank(view)) <= 1e-6
+
+
+def test_pagerank_keeps_a_bounded_number_of_results() -> None:
+    from omega_graph.backend._convert import view_of
+    from omega_graph.graph.influence import RESULTS_KEPT
+
+    G = nx.gnp_random_graph(40, 0.1, directed=True, seed=7)
+    og = convert_from_nx(G, edge_attrs={"weight": 1})
+    for i in range(3 * RESULTS_KEPT):
+        nx.pagerank(og, personalization={i % 40: 1.0, (i + 1) % 40: float(i + 1)})
+    assert len(view_of(og)._cache["pagerank_results"]) == RESULTS_KEPT

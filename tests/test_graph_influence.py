@@ -302,9 +302,9 @@ def test_a_cached_result_is_reused_and_warm_starts_a_tighter_one(cyclic: CausalG
 
 
 def test_the_results_cache_is_bounded(cyclic: CausalGraph) -> None:
-    for i in range(3 * influence_module._RESULTS_KEPT):
+    for i in range(3 * influence_module.RESULTS_KEPT):
         cyclic.influence(personalization={"a": 1.0, "b": float(i)})
-    assert len(cyclic._data._cache["pagerank_results"]) == influence_module._RESULTS_KEPT
+    assert len(cyclic._data._cache["pagerank_results"]) == influence_module.RESULTS_KEPT
 
 
 def test_refresh_brings_new_edges_into_the_ranking() -> None:

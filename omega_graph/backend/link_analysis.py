@@ -110,7 +110,10 @@ def pagerank(
         except ArithmeticError as err:
             raise nx.PowerIterationFailedConvergence(max_iter) from err
         if nstart is None:
-            results[key] = (x, bound)
+            results.pop(key, None)
+            results[key] = (x, bound)  # most recent last; as many kept as the engine keeps
+            while len(results) > influence.RESULTS_KEPT:
+                del results[next(iter(results))]
     scores = np.empty(n)
     scores[chain.perm] = x
     return dict(zip(view.nodes, scores.tolist(), strict=True))

@@ -122,7 +122,7 @@ __all__ = ["DEFAULT_TOL", "PageRank", "chain_of", "iterations_needed", "pagerank
 #: Default L1 error bound of :func:`pagerank` (and ``CausalGraph.influence``).
 DEFAULT_TOL = 1.0e-10
 #: Results kept per snapshot for reuse and warm starts (each holds one float per node).
-_RESULTS_KEPT = 8
+RESULTS_KEPT = 8
 #: Matrices with at least this many entries are multiplied by row blocks on two threads.
 _THREADED_NNZ = 1 << 19
 
@@ -357,7 +357,7 @@ def pagerank(
     start = p_perm if cached is None else cached[0]
     x, bound, iterations = solve(chain, p_perm, start, alpha, tol, max_iter, cap is None)
     results[key] = (x, bound)
-    while len(results) > _RESULTS_KEPT:
+    while len(results) > RESULTS_KEPT:
         del results[next(iter(results))]
     return PageRank(_unpermute(chain, x), bound, iterations)
 
