@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from . import _cache, _refresh, loading, paths, reach, structure
+from . import _cache, _refresh, identification, loading, paths, reach, structure
 from . import influence as _influence
 from .paths import CausalPath
 from .snapshot import MISSING_INT, BadValues, GraphData, path_strength
@@ -581,6 +581,107 @@ not also named in through (no path both passes through it and avoids it)
         Raises :class:`~omega_graph.errors.NotADAGError` on a cyclic snapshot.
         """
         return structure.d_separated(self._data, xs, ys, given)
+
+    # ----- causal identification ----------------------------------------------------------------
+    def markov_blanket(self, memory_id: str) -> frozenset[str]:
+        """The memory's parents, its children and its children's other parents (itself excluded).
+
+        Raises :class:`~omega_graph.errors.NotADAGError` when a cycle lies among the ancestors of the
+        memory and of its children (a cycle elsewhere does not matter).
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abcde")
+        5
+        >>> store.store_causal_edges(StoredCausalEdge(u + v, u, v, 0.5, "causes", 0)
+        ...                          for u, v in ["ab", "bc", "dc", "ce"])
+        4
+        >>> sorted(store.causal_graph().markov_blanket("b"))
+        ['a', 'c', 'd']
+        """
+        return identification.markov_blanket(self._data, memory_id)
+
+    def is_valid_adjustment_set(self, x: str, y: str, z: Iterable[str]) -> bool:
+        """Whether adjusting for ``z`` identifies the effect of ``x`` on ``y`` (Pearl's back-door criterion).
+
+        True when no member of ``z`` is a descendant of ``x`` and ``z`` d-separates ``x`` and ``y``
+        in the graph with ``x``'s outgoing edges removed. ``x`` and ``y`` are single memory ids,
+        ``z`` a collection of them (empty: the empty set; a str is one id). ``x == y`` and a ``z``
+        naming ``x`` or ``y`` raise :class:`~omega_graph.errors.ValidationError`; a cycle among the
+        ancestors of ``x``, ``y`` and ``z`` raises :class:`~omega_graph.errors.NotADAGError`.
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "xymc")
+        4
+        >>> store.store_causal_edges(StoredCausalEdge(u + v, u, v, 0.5, "causes", 0)
+        ...                          for u, v in ["cx", "cy", "xm", "my"])
+        4
+        >>> g = store.causal_graph()
+        >>> g.is_valid_adjustment_set("x", "y", ["c"]), g.is_valid_adjustment_set("x", "y", [])
+        (True, False)
+        >>> g.is_valid_adjustment_set("x", "y", ["c", "m"])  # m is a descendant of x
+        False
+        """
+        return identification.is_valid_adjustment_set(self._data, x, y, z)
+
+    def instruments(self, x: str, y: str) -> list[str]:
+        """Unconditional instrumental variables for ``x`` -> ``y``, sorted.
+
+        A memory ``z`` (neither ``x`` nor ``y``) is one when it is not a descendant of ``x``, it is
+        d-connected to ``x`` given the empty set, and it is d-separated from ``y`` (given the empty
+        set) in the graph with ``x``'s outgoing edges removed. A cycle among the ancestors of ``x``
+        and ``y`` raises :class:`~omega_graph.errors.NotADAGError`.
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "xyuz")
+        4
+        >>> store.store_causal_edges(StoredCausalEdge(u + v, u, v, 0.5, "causes", 0)
+        ...                          for u, v in ["zx", "xy", "ux", "uy"])
+        4
+        >>> store.causal_graph().instruments("x", "y")
+        ['z']
+        """
+        return identification.instruments(self._data, x, y)
+
+    def minimal_d_separator(
+        self,
+        xs: str | Iterable[str],
+        ys: str | Iterable[str],
+        included: str | Iterable[str] | None = (),
+        restricted: str | Iterable[str] | None = None,
+    ) -> frozenset[str] | None:
+        """A minimal set that d-separates ``xs`` from ``ys``, or None when none exists.
+
+        Agrees with ``networkx.find_minimal_d_separator(G, xs, ys, included=, restricted=)`` on
+        :meth:`to_networkx` (van der Zander and Liśkiewicz, 2020): the set contains ``included``, lies
+        within ``restricted`` (None: every memory) and no member can be dropped. Each argument is a
+        memory id or a collection of them; ``xs`` and ``ys`` must not be empty, ``xs``, ``ys`` and
+        ``included`` must be disjoint and ``included`` within ``restricted``
+        (:class:`~omega_graph.errors.ValidationError`). Only the ancestors of ``xs``, ``ys`` and
+        ``included`` need to be acyclic (:class:`~omega_graph.errors.NotADAGError`).
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abcd")
+        4
+        >>> store.store_causal_edges(StoredCausalEdge(u + v, u, v, 0.5, "causes", 0)
+        ...                          for u, v in ["ab", "bc", "dc"])
+        3
+        >>> g = store.causal_graph()
+        >>> sorted(g.minimal_d_separator("a", "c")), g.minimal_d_separator("a", "c", restricted=["d"])
+        (['b'], None)
+        """
+        return identification.minimal_d_separator(self._data, xs, ys, included, restricted)
 
     # ----- networkx -----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[str]:
