@@ -61,10 +61,6 @@ class View:
     def __contains__(self, node: object) -> bool:
         return self.find(node) >= 0
 
-    def indices(self, nodes: Any) -> list[int]:
-        """Indices of ``nodes`` (any iterable); the caller has checked that each is a node."""
-        return [self.find(v) for v in nodes]
-
     # ----- edges and pairs ------------------------------------------------------------------------
     def indptr(self) -> np.ndarray:
         """Out-CSR over edge positions: node u's edges are ``indptr[u]:indptr[u + 1]``."""
