@@ -19,14 +19,17 @@ def _uuid_like(rng: np.random.Generator, n: int, prefix: str) -> list[str]:
     return [f"{prefix}{a:016x}-{b:016x}" for a, b in raw.tolist()]
 
 
-def synthetic_store(n_memories: int, n_edges: int, seed: int = 7, work: Path = WORK) -> Path:
+def synthetic_store(
+    n_memories: int, n_edges: int, seed: int = 7, work: Path = WORK, dag: bool = False
+) -> Path:
     """Path of a cached store with ``n_memories`` memories and ``n_edges`` random weighted edges.
 
     Edges: sources and targets drawn from a skewed (Zipf-like) distribution so some memories are hubs;
     weights uniform in [0, 1) with 2% exact zeros; some parallel edges and cycles occur naturally.
+    ``dag=True``: the same edges, each pointed along one random order of the memories (no cycle).
     """
     work.mkdir(parents=True, exist_ok=True)
-    path = work / f"graph_{n_memories}_{n_edges}_{seed}.db"
+    path = work / f"graph_{n_memories}_{n_edges}_{seed}{'_dag' if dag else ''}.db"
     if path.exists():
         return path
     tmp = path.with_suffix(".tmp")
@@ -60,6 +63,10 @@ def synthetic_store(n_memories: int, n_edges: int, seed: int = 7, work: Path = W
     dst = rng.integers(0, n_memories, n_edges)
     same = src == dst
     dst[same] = (dst[same] + 1) % n_memories
+    if dag:  # point every edge along one random order: no cycle
+        rank = rng.permutation(n_memories)
+        back = rank[src] > rank[dst]
+        src[back], dst[back] = dst[back], src[back].copy()
     w = rng.random(n_edges).round(6)
     w[rng.random(n_edges) < 0.02] = 0.0
     types = rng.integers(0, len(EDGE_TYPES), n_edges).tolist()

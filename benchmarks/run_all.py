@@ -20,6 +20,7 @@ SMOKE = {
     "bench_snapshot.py": ["--memories", "10000", "--edges", "30000", "--skip-small"],
     "bench_cycles.py": ["--memories", "10000", "--edges", "30000"],
     "bench_influence.py": ["--memories", "10000", "--edges", "30000", "--rounds", "2"],
+    "bench_identification.py": ["--memories", "10000", "--edges", "30000"],
     "bench_analytics.py": ["--memories", "2000", "--edges", "6000"],
     "bench_nx_backend.py": ["--memories", "10000", "--edges", "30000", "--rounds", "2"],
 }
