@@ -42,17 +42,22 @@ def bfs_depths(adj: Adjacency, source: int, max_depth: int | None = None) -> np.
     return depth
 
 
-def reach_mask(adj: Adjacency, sources: np.ndarray) -> np.ndarray:
-    """Boolean mask of the nodes reachable from ``sources`` (sources included)."""
+def reach_mask(adj: Adjacency, sources: np.ndarray, blocked: int = -1) -> np.ndarray:
+    """Boolean mask of the nodes reachable from ``sources`` (sources included), never entering the
+    node ``blocked`` (-1: none; it must not be a source)."""
     seen = np.zeros(len(adj.indptr) - 1, dtype=bool)
     frontier = np.unique(np.asarray(sources, dtype=np.int64))
     seen[frontier] = True
+    if blocked >= 0:
+        seen[blocked] = True  # looks visited, so never entered
     while len(frontier):
         pos, _ = expand(adj.indptr, frontier)
         nxt = np.unique(adj.nbr[pos])
         nxt = nxt[~seen[nxt]]
         seen[nxt] = True
         frontier = nxt.astype(np.int64)
+    if blocked >= 0:
+        seen[blocked] = False
     return seen
 
 

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..errors import NotADAGError, NotFoundError, ValidationError
-from ._bfs import expand, find_cycle_in
-from .snapshot import Adjacency, GraphData
+from ._bfs import expand, find_cycle_in, reach_mask
+from .snapshot import GraphData
 from .structure import a_cycle
 
 __all__ = ["instruments", "is_valid_adjustment_set", "markov_blanket", "minimal_d_separator"]
@@ -64,24 +64,6 @@ def _ids(data: GraphData, mask: np.ndarray) -> frozenset[str]:
 
 
 # ----- building blocks ---------------------------------------------------------------------------
-def _reach(adj: Adjacency, sources: np.ndarray, blocked: int = -1) -> np.ndarray:
-    """Mask of the nodes reachable from ``sources`` (included) along ``adj``, never entering ``blocked``."""
-    seen = np.zeros(len(adj.indptr) - 1, dtype=bool)
-    frontier = np.unique(sources.astype(np.int64))
-    seen[frontier] = True
-    if blocked >= 0:
-        seen[blocked] = True  # never entered (callers never pass it as a source)
-    while len(frontier):
-        pos, _ = expand(adj.indptr, frontier)
-        nxt = np.unique(adj.nbr[pos])
-        nxt = nxt[~seen[nxt]]
-        seen[nxt] = True
-        frontier = nxt.astype(np.int64)
-    if blocked >= 0:
-        seen[blocked] = False
-    return seen
-
-
 def _require_acyclic(data: GraphData, region: np.ndarray, what: str) -> None:
     """NotADAGError naming a cycle among the ``region`` nodes, if there is one."""
     if a_cycle(data) is None:  # cached: the whole snapshot is a DAG
@@ -142,7 +124,7 @@ def markov_blanket(data: GraphData, memory_id: object) -> frozenset[str]:
     fwd, bwd = data.forward(), data.backward()
     children = fwd.neighbors(v).astype(np.int64)
     if a_cycle(data) is not None:
-        region = _reach(bwd, np.append(children, v))
+        region = reach_mask(bwd, np.append(children, v))
         _require_acyclic(data, region, "markov_blanket")
     pos, _ = expand(bwd.indptr, children)
     members = np.concatenate((bwd.neighbors(v), children, bwd.nbr[pos])).astype(np.int64)
@@ -168,8 +150,8 @@ def is_valid_adjustment_set(data: GraphData, x: object, y: object, z: object) ->
             raise ValidationError(method, "z", z, f"a set without x and y (it contains {name!r})")
     bwd = data.backward()
     n = data.n_nodes
-    anc_z = _reach(bwd, zs) if len(zs) else np.zeros(n, dtype=bool)
-    region = anc_z | _reach(bwd, np.array([i, j], dtype=np.int64))
+    anc_z = reach_mask(bwd, zs) if len(zs) else np.zeros(n, dtype=bool)
+    region = anc_z | reach_mask(bwd, np.array([i, j], dtype=np.int64))
     _require_acyclic(data, region, method)
     if anc_z[i]:
         return False  # x is an ancestor of z: some member of z is a descendant of x
@@ -183,16 +165,16 @@ def instruments(data: GraphData, x: object, y: object) -> list[str]:
     method = "instruments"
     i, j = _pair(data, x, y, method)
     fwd, bwd = data.forward(), data.backward()
-    anc_x = _reach(bwd, np.array([i]))
-    anc_y = _reach(bwd, np.array([j]))
+    anc_x = reach_mask(bwd, np.array([i]))
+    anc_y = reach_mask(bwd, np.array([j]))
     _require_acyclic(data, anc_x | anc_y, method)
     # given the empty set, two nodes are d-connected exactly when they have a common ancestor
-    linked_x = _reach(fwd, np.flatnonzero(anc_x))
+    linked_x = reach_mask(fwd, np.flatnonzero(anc_x))
     # ... and in the graph without x's outgoing edges: x is not an ancestor of y there (x != y), and
     # passes nothing on to its children (x itself is excluded from the answer anyway)
-    anc_y_cut = _reach(bwd, np.array([j]), blocked=i)
-    linked_y_cut = _reach(fwd, np.flatnonzero(anc_y_cut), blocked=i)
-    desc_x = _reach(fwd, np.array([i]))
+    anc_y_cut = reach_mask(bwd, np.array([j]), blocked=i)
+    linked_y_cut = reach_mask(fwd, np.flatnonzero(anc_y_cut), blocked=i)
+    desc_x = reach_mask(fwd, np.array([i]))
     keep = linked_x & ~desc_x & ~linked_y_cut
     keep[[i, j]] = False
     return [data.node_ids[k] for k in np.flatnonzero(keep).tolist()]
@@ -224,7 +206,7 @@ def minimal_d_separator(
     if not res_mask[inc].all():
         outside = sorted(_ids(data, inc_mask & ~res_mask))
         raise ValidationError(method, "included", included, f"a subset of restricted (not in it: {outside})")
-    region = _reach(data.backward(), np.concatenate((x, y, inc)))
+    region = reach_mask(data.backward(), np.concatenate((x, y, inc)))
     _require_acyclic(data, region, method)
     z_init = res_mask & region & ~x_mask & ~y_mask
     x_closure = _ball(data, x, z_init, region, None)
