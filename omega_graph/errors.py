@@ -22,6 +22,7 @@ __all__ = [
     "ConvergenceError",
     "DataQualityWarning",
     "DatabaseError",
+    "LimitWarning",
     "MissingDependencyError",
     "NoPathError",
     "NotADAGError",
@@ -150,6 +151,10 @@ class DataQualityWarning(UserWarning):
 
 class PatternWarning(UserWarning):
     """A stored skill ``trigger_pattern`` is not a valid regular expression and was skipped."""
+
+
+class LimitWarning(UserWarning):
+    """An enumeration stopped at its ``limit`` while more answers exist; the message says which are kept."""
 
 
 class CacheWarning(UserWarning):

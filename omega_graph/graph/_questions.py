@@ -1,7 +1,7 @@
 """The two faces of :class:`~.causal_graph.CausalGraph` beyond paths and influence, as mixins it inherits:
 
 - :class:`Identification`: the causal identification questions (Markov blanket, back-door sets,
-  instruments, minimal d-separators), thin methods over :mod:`.identification`;
+  instruments, minimal d-separators), thin methods over :mod:`.identification` and :mod:`.adjustment`;
 - :class:`NetworkxFace`: the snapshot as networkx sees it (:meth:`~NetworkxFace.to_networkx`, and
   networkx's read-only graph API answered by the frozen conversion).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import identification
+from . import adjustment, identification
 from .snapshot import MISSING_INT, GraphData
 
 if TYPE_CHECKING:
@@ -81,6 +81,57 @@ class Identification:
         False
         """
         return identification.is_valid_adjustment_set(self._data, x, y, z)
+
+    def minimal_adjustment_set(self, x: str, y: str) -> frozenset[str] | None:
+        """The valid back-door adjustment set for ``x`` -> ``y`` with the fewest members, or None.
+
+        Among the valid sets of that size, the one whose sorted ids come first. None exactly when no
+        valid set exists, which happens when ``y`` is a parent of ``x`` (otherwise the parents of ``x``
+        are one); ``frozenset()`` when the empty set is valid. A minimum vertex cut in the moralised
+        back-door graph of the ancestors of ``x`` and ``y`` (see :mod:`omega_graph.graph.adjustment`):
+        polynomial, and its cost grows with that ancestral set, not with the graph. Errors as for
+        :meth:`is_valid_adjustment_set`.
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abcxy")
+        5
+        >>> store.store_causal_edges(StoredCausalEdge(u + v, u, v, 0.5, "causes", 0)
+        ...                          for u, v in ["ax", "bx", "ac", "bc", "cy", "xy"])
+        6
+        >>> g = store.causal_graph()
+        >>> sorted(g.minimal_adjustment_set("x", "y"))
+        ['c']
+        >>> g.minimal_adjustment_set("y", "x") is None  # x -> y: a back-door path nothing blocks
+        True
+        """
+        return adjustment.minimal_adjustment_set(self._data, x, y)
+
+    def adjustment_sets(self, x: str, y: str, limit: int = 100) -> list[frozenset[str]]:
+        """Every minimal valid back-door adjustment set for ``x`` -> ``y`` (no valid proper subset).
+
+        Sorted by size, then by sorted members; ``[]`` when none exists (``y`` is a parent of ``x``).
+        The enumeration has polynomial delay (best first, each set after work proportional to its
+        size times the ancestral set of ``x`` and ``y``). When more than ``limit`` exist it stops,
+        warns :class:`~omega_graph.errors.LimitWarning`, and the list still starts with
+        :meth:`minimal_adjustment_set`. ``limit`` must be a positive int; other errors as for
+        :meth:`is_valid_adjustment_set`.
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abcxy")
+        5
+        >>> store.store_causal_edges(StoredCausalEdge(u + v, u, v, 0.5, "causes", 0)
+        ...                          for u, v in ["ax", "bx", "ac", "bc", "cy", "xy"])
+        6
+        >>> [sorted(z) for z in store.causal_graph().adjustment_sets("x", "y")]
+        [['c'], ['a', 'b']]
+        """
+        return adjustment.adjustment_sets(self._data, x, y, limit)
 
     def instruments(self, x: str, y: str) -> list[str]:
         """Unconditional instrumental variables for ``x`` -> ``y``, sorted.
