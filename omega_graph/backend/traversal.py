@@ -74,7 +74,7 @@ def has_path(G: Any, source: Hashable, target: Hashable) -> bool:
 def _meet(view: View, s: int, t: int) -> bool:
     """Whether t is reachable from s: breadth-first from both ends, a level at a time (vectorised),
     always growing the smaller frontier, until the two searches meet or one runs out."""
-    from ..graph._bfs import expand
+    from ..graph._bfs import distinct, expand
 
     forward, backward = view.structure(False), view.structure(True)
     seen = [np.zeros(view.n, dtype=bool), np.zeros(view.n, dtype=bool)]
@@ -84,7 +84,7 @@ def _meet(view: View, s: int, t: int) -> bool:
         side = 0 if len(frontier[0]) <= len(frontier[1]) else 1
         m = forward if side == 0 else backward
         pos, _ = expand(m.indptr, frontier[side])
-        nxt = np.unique(m.indices[pos])
+        nxt = distinct(m.indices[pos], view.n)
         if seen[1 - side][nxt].any():
             return True
         nxt = nxt[~seen[side][nxt]]

@@ -6,7 +6,7 @@ import numpy as np
 
 from .snapshot import Adjacency
 
-__all__ = ["bfs_depths", "expand", "find_cycle_in", "reach_mask"]
+__all__ = ["bfs_depths", "distinct", "expand", "find_cycle_in", "reach_mask"]
 
 
 def expand(indptr: np.ndarray, frontier: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -26,6 +26,23 @@ def expand(indptr: np.ndarray, frontier: np.ndarray) -> tuple[np.ndarray, np.nda
     return pos, np.repeat(frontier, counts)
 
 
+def distinct(values: np.ndarray, size: int) -> np.ndarray:
+    """``np.unique`` of node indices below ``size`` (sorted, int64), without hashing.
+
+    A mask when ``values`` is dense against ``size``, a sort otherwise: several times faster than
+    ``np.unique`` on search frontiers.
+
+    >>> distinct(np.array([3, 1, 3, 0]), 4), distinct(np.array([7, 2, 7]), 1000)
+    (array([0, 1, 3]), array([2, 7]))
+    """
+    if len(values) * 16 > size:
+        mark = np.zeros(size, dtype=bool)
+        mark[values] = True
+        return np.flatnonzero(mark)
+    ordered = np.sort(values).astype(np.int64, copy=False)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))] if len(ordered) else ordered
+
+
 def bfs_depths(adj: Adjacency, source: int, max_depth: int | None = None) -> np.ndarray:
     """Fewest-edge distance from ``source`` to every node (-1: unreachable), level by level."""
     depth = np.full(len(adj.indptr) - 1, -1, dtype=np.int64)
@@ -34,8 +51,8 @@ def bfs_depths(adj: Adjacency, source: int, max_depth: int | None = None) -> np.
     level = 0
     while len(frontier) and (max_depth is None or level < max_depth):
         pos, _ = expand(adj.indptr, frontier)
-        nxt = np.unique(adj.nbr[pos])
-        nxt = nxt[depth[nxt] < 0]
+        nxt = adj.nbr[pos]
+        nxt = distinct(nxt[depth[nxt] < 0], len(depth))
         level += 1
         depth[nxt] = level
         frontier = nxt.astype(np.int64)
@@ -52,10 +69,9 @@ def reach_mask(adj: Adjacency, sources: np.ndarray, blocked: int = -1) -> np.nda
         seen[blocked] = True  # looks visited, so never entered
     while len(frontier):
         pos, _ = expand(adj.indptr, frontier)
-        nxt = np.unique(adj.nbr[pos])
-        nxt = nxt[~seen[nxt]]
-        seen[nxt] = True
-        frontier = nxt.astype(np.int64)
+        nxt = adj.nbr[pos]
+        frontier = distinct(nxt[~seen[nxt]], len(seen))
+        seen[frontier] = True
     if blocked >= 0:
         seen[blocked] = False
     return seen

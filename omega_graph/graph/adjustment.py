@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import LimitWarning, ValidationError, warn
-from ._bfs import expand, reach_mask
+from ._bfs import distinct, expand, reach_mask
 from .identification import _pair, _require_acyclic
 from .snapshot import GraphData
 
@@ -74,13 +74,12 @@ class MoralGraph:
         frontier = np.flatnonzero(start)
         while len(frontier):
             pos, _ = expand(self.indptr, frontier)
-            nxt = np.unique(self.nbr[pos])
+            nxt = self.nbr[pos]
             ok = ~seen[nxt] & ~avoid[nxt]
             if through is not None:
                 ok &= through[nxt]
-            nxt = nxt[ok]
-            seen[nxt] = True
-            frontier = nxt
+            frontier = distinct(nxt[ok], self.size)
+            seen[frontier] = True
         return seen
 
     def ids(self, data: GraphData, local: np.ndarray) -> frozenset[str]:
@@ -107,8 +106,8 @@ def moral_graph(data: GraphData, i: int, j: int, method: str) -> MoralGraph:
     frontier = np.array([s])
     while len(frontier):
         p, _ = expand(f_indptr, frontier)
-        nxt = np.unique(f_nbr[p])
-        frontier = nxt[~desc[nxt]]
+        nxt = f_nbr[p]
+        frontier = distinct(nxt[~desc[nxt]], m)
         desc[frontier] = True
     keep = parent != s  # G': x's outgoing edges removed
     parent, child = parent[keep], child[keep]

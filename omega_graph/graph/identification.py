@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..errors import NotADAGError, NotFoundError, ValidationError
-from ._bfs import expand, find_cycle_in, reach_mask
+from ._bfs import distinct, expand, find_cycle_in, reach_mask
 from .snapshot import GraphData
 from .structure import a_cycle
 
@@ -105,13 +105,11 @@ def _ball(
         if cut >= 0:
             to_children = to_children[to_children != cut]
         pos, _ = expand(bwd.indptr, to_parents)
-        parents = np.unique(bwd.nbr[pos]).astype(np.int64)
-        if cut >= 0:
-            parents = parents[parents != cut]
+        parents = bwd.nbr[pos]
+        up = distinct(parents[allowed[parents] & ~up_seen[parents] & (parents != cut)], n)
         pos, _ = expand(fwd.indptr, to_children)
-        children = np.unique(fwd.nbr[pos]).astype(np.int64)
-        up = parents[allowed[parents] & ~up_seen[parents]]
-        down = children[allowed[children] & ~down_seen[children]]
+        children = fwd.nbr[pos]
+        down = distinct(children[allowed[children] & ~down_seen[children]], n)
         up_seen[up] = True
         down_seen[down] = True
     return up_seen | down_seen

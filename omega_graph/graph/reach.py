@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import NotADAGError, NotFoundError, ValidationError
-from ._bfs import bfs_depths, expand, find_cycle_in, reach_mask
+from ._bfs import bfs_depths, distinct, expand, find_cycle_in, reach_mask
 from .snapshot import GraphData
 
 if TYPE_CHECKING:
@@ -237,6 +237,5 @@ def total_effect(
         heads = nbr[pos]
         np.add.at(x, heads, x[src] * w[pos])
         np.subtract.at(indeg, heads, 1)
-        frontier = np.unique(heads)
-        frontier = frontier[indeg[frontier] == 0].astype(np.int64)
+        frontier = distinct(heads[indeg[heads] == 0], len(x))
     return float(x[t])
