@@ -413,3 +413,43 @@ def test_generate_progress_and_errors(run: Callable[..., Result], tmp_path: Path
     )
     assert not (tmp_path / "e.db").exists()
     assert_error(run("generate", tmp_path / "e.db", "--memories", -1), "--memories", code=2)
+
+
+@pytest.mark.parametrize("explicit_zero", [[], ["--back-edge-fraction", 0]])
+def test_generate_dag_flag(run: Callable[..., Result], tmp_path: Path, explicit_zero: list[object]) -> None:
+    args = ["--memories", 300, "--edges", 1200, "--seed", 3]
+    dag, default, zero = tmp_path / "dag.db", tmp_path / "default.db", tmp_path / "zero.db"
+    ok(run("generate", dag, *args, "--dag", *explicit_zero))
+    ok(run("generate", default, *args))
+    ok(run("generate", zero, *args, "--back-edge-fraction", 0))
+    with OmegaStore(dag) as store:
+        assert store.causal_graph().is_dag() is True
+        assert store.get_statistics().causal_edge_count == 1200
+        assert all(e.edge_type != "feedback" for e in store.iter_causal_edges())
+    with OmegaStore(default) as store:
+        assert store.causal_graph().is_dag() is False  # the default does close cycles: --dag changed it
+
+    def edges(p: Path) -> list[tuple]:
+        with sqlite3.connect(p) as conn:
+            return conn.execute("SELECT * FROM causal_edges ORDER BY id").fetchall()
+
+    assert edges(dag) == edges(zero)  # --dag is --back-edge-fraction 0, nothing else
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--dag", "--back-edge-fraction", "0.1"],
+        ["--back-edge-fraction", "1", "--dag"],
+        ["--dag", "--back-edge-fraction", "0.05"],  # the default value, given explicitly
+    ],
+)
+def test_generate_dag_conflicts_with_a_back_edge_fraction(
+    run: Callable[..., Result], tmp_path: Path, args: list[str]
+) -> None:
+    db = tmp_path / "g.db"
+    assert_error(
+        run("generate", db, "--memories", 10, "--edges", 20, *args), "--dag", "--back-edge-fraction", code=2
+    )
+    assert not db.exists()
+    assert "--dag" in ok(run("generate", "--help")).stdout

@@ -108,7 +108,7 @@ def main() -> None:
     """
 
 
-from . import _commands_data, _commands_query, _commands_report  # noqa: E402 - registers commands
+from . import _commands_data, _commands_identify, _commands_query, _commands_report  # noqa: E402 - registers commands
 
 _ORDER = (
     "init",
@@ -119,6 +119,8 @@ _ORDER = (
     "effects",
     "influence",
     "cycles",
+    "adjust",
+    "instruments",
     "import-edges",
     "export",
     "report",
@@ -128,6 +130,10 @@ _ORDER = (
     "demo",
     "cache",
 )
-_COMMANDS = {c.name: c for m in (_commands_data, _commands_query, _commands_report) for c in m.COMMANDS}
+_COMMANDS = {
+    c.name: c
+    for m in (_commands_data, _commands_identify, _commands_query, _commands_report)
+    for c in m.COMMANDS
+}
 for _name in sorted(_COMMANDS, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER)):
     main.add_command(_COMMANDS[_name])

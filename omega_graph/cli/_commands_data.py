@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from .. import schema
 from ..errors import ConflictError, DatabaseError, NotFoundError, ValidationError
@@ -371,6 +372,11 @@ def restore_command(db: Path, backup: Path) -> None:
     help="Share of edges pointing backward in time (type 'feedback', closing cycles; 0 gives a DAG).",
 )
 @click.option(
+    "--dag",
+    is_flag=True,
+    help="Make the causal graph a DAG: no backward edges (--back-edge-fraction 0).",
+)
+@click.option(
     "--zero-weight-fraction", type=click.FloatRange(0.0, 1.0), default=0.02, show_default=True,
     help="Share of weight-0 edges.",
 )  # fmt: skip
@@ -384,6 +390,7 @@ def generate_command(
     vectors: int,
     reflexions: int,
     back_edge_fraction: float,
+    dag: bool,
     zero_weight_fraction: float,
     force: bool,
     quiet: bool,
@@ -392,9 +399,19 @@ def generate_command(
     """Create a synthetic store shaped like a real causal memory graph (see omega_graph.generate).
 
     Heavy-tailed out-degrees, mostly forward-in-time edges, Beta-distributed weights; deterministic
-    for a seed. The store is built beside DB and moved into place when complete.
+    for a seed. The store is built beside DB and moved into place when complete. With --dag every
+    edge points forward in time, so the causal graph is acyclic.
     """
     from ..generate import generate_store
+
+    if dag:
+        source = click.get_current_context().get_parameter_source("back_edge_fraction")
+        explicit = source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+        if explicit and back_edge_fraction != 0.0:
+            raise click.UsageError(
+                f"--dag means --back-edge-fraction 0, not {back_edge_fraction:g}; drop one of the two options"
+            )
+        back_edge_fraction = 0.0
 
     with progress_bar("generating", progress_enabled(quiet, force_progress)) as progress:
         store = generate_store(
