@@ -8,7 +8,9 @@ On a generated DAG (the benchmark store's edges pointed along one random order),
 
 - ``is_valid_adjustment_set(x, y, z)`` against two calls of ``networkx.is_d_separator`` on the same
   graph (``g.to_networkx()``, a MultiDiGraph built outside the timings): the issue's anchor;
-- ``instruments(x, y)``, each pair's time (target: at most 1 s each);
+- ``instruments(x, y)`` and ``minimal_adjustment_set(x, y)``, each pair's time (target: at most 1 s
+  each), with the size of the pair's ancestral set they work on;
+- ``adjustment_sets(x, y, limit=10)``: the time to the first ten minimal sets (polynomial delay);
 - ``total_effect(x, y, through=m)`` against the plain ``total_effect(x, y)`` (target: at most 3x).
 
 Ratios are best to best within this run; nothing here asserts a threshold.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -30,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _graph_data import synthetic_store
 
+from omega_graph.errors import LimitWarning
+from omega_graph.graph.adjustment import moral_graph
 from omega_graph.store import OmegaStore
 
 
@@ -72,10 +77,18 @@ def main() -> None:
             pairs.append((x, y, parents, between[0] if between else None))
         print(f"{len(pairs)} pairs (x, y descendant of x within 4 edges, z = parents of x)")
 
-        t_valid, t_instr, t_plain, t_through = [], [], [], []
+        t_valid, t_instr, t_plain, t_through, t_min, t_sets, region = [], [], [], [], [], [], []
         for x, y, z, m in pairs:
             t_valid.append(best(partial(g.is_valid_adjustment_set, x, y, z), args.rounds)[0])
             t_instr.append(best(partial(g.instruments, x, y), 1)[0])
+            t, smallest = best(partial(g.minimal_adjustment_set, x, y), 1)
+            t_min.append(t)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", LimitWarning)
+                t, sets = best(partial(g.adjustment_sets, x, y, limit=10), 1)
+            t_sets.append(t)
+            assert smallest is None or (sets[0] == smallest and g.is_valid_adjustment_set(x, y, smallest))
+            region.append(len(moral_graph(g._data, g._data.find(x), g._data.find(y), "bench").nodes))
             t_plain.append(best(partial(g.total_effect, x, y), args.rounds)[0])
             if m is not None:
                 t_through.append(best(partial(g.total_effect, x, y, through=m), args.rounds)[0])
@@ -85,6 +98,12 @@ def main() -> None:
         print(
             f"instruments: median {np.median(t_instr):.3f} s, max {max(t_instr):.3f} s (target <= 1 s each)"
         )
+        print(
+            f"minimal_adjustment_set: median {np.median(t_min):.3f} s, max {max(t_min):.3f} s "
+            f"(target <= 1 s each); ancestral sets of the pairs: median {int(np.median(region)):,}, "
+            f"max {max(region):,} memories"
+        )
+        print(f"adjustment_sets(limit=10): median {np.median(t_sets):.3f} s, max {max(t_sets):.3f} s")
         if t_through:
             ratio = np.median(t_through) / np.median(t_plain)
             print(

@@ -59,9 +59,11 @@ def bfs_depths(adj: Adjacency, source: int, max_depth: int | None = None) -> np.
     return depth
 
 
-def reach_mask(adj: Adjacency, sources: np.ndarray, blocked: int = -1) -> np.ndarray:
+def reach_mask(
+    adj: Adjacency, sources: np.ndarray, blocked: int = -1, within: np.ndarray | None = None
+) -> np.ndarray:
     """Boolean mask of the nodes reachable from ``sources`` (sources included), never entering the
-    node ``blocked`` (-1: none; it must not be a source)."""
+    node ``blocked`` (-1: none; it must not be a source) and, when given, only ``within`` nodes."""
     seen = np.zeros(len(adj.indptr) - 1, dtype=bool)
     frontier = np.unique(np.asarray(sources, dtype=np.int64))
     seen[frontier] = True
@@ -70,7 +72,8 @@ def reach_mask(adj: Adjacency, sources: np.ndarray, blocked: int = -1) -> np.nda
     while len(frontier):
         pos, _ = expand(adj.indptr, frontier)
         nxt = adj.nbr[pos]
-        frontier = distinct(nxt[~seen[nxt]], len(seen))
+        fresh = ~seen[nxt] if within is None else ~seen[nxt] & within[nxt]
+        frontier = distinct(nxt[fresh], len(seen))
         seen[frontier] = True
     if blocked >= 0:
         seen[blocked] = False

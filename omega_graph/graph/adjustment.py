@@ -10,9 +10,10 @@ and Pearl, 1998). So the valid back-door sets that are minimal are exactly the m
 construction of van der Zander, Liśkiewicz and Textor, 2019). Co-parents are joined through one
 uncuttable hub per child instead of a clique, so the graph has O(|edges of A|) entries.
 
-- :func:`minimal_adjustment_set`: a minimum vertex cut (scipy's maximum flow on the node-split
-  graph); among the minimum cuts, the one with the lexicographically smallest sorted ids, read off
-  the residual graph (Picard and Queyranne, 1980) one forced member at a time.
+- :func:`minimal_adjustment_set`: a minimum vertex cut (augmenting paths on the node-split graph,
+  as many as the cut has members, each one vectorised search); among the minimum cuts, the one
+  with the lexicographically smallest sorted ids, read off the residual network (Picard and
+  Queyranne, 1980) one member at a time.
 - :func:`adjustment_sets`: Takata's (2010) enumeration of minimal separators, best first. A state is
   a set ``S`` on ``x``'s side and a set ``T`` kept off it; its answer is the separator nearest ``S``;
   its children move one separator node to ``x``'s side while keeping the earlier ones off it, so
@@ -34,6 +35,7 @@ from ..errors import LimitWarning, ValidationError, warn
 from ._bfs import distinct, expand, reach_mask
 from .identification import _pair, _require_acyclic
 from .snapshot import GraphData
+from .structure import a_cycle
 
 __all__ = ["adjustment_sets", "minimal_adjustment_set"]
 
@@ -88,31 +90,22 @@ class MoralGraph:
 
 def moral_graph(data: GraphData, i: int, j: int, method: str) -> MoralGraph:
     """Build the moral back-door graph of ``(i, j)`` (see the module docstring)."""
-    bwd = data.backward()
-    _require_acyclic(data, reach_mask(bwd, np.array([i, j], dtype=np.int64)), method)
+    fwd, bwd = data.forward(), data.backward()
+    if a_cycle(data) is not None:
+        _require_acyclic(data, reach_mask(bwd, np.array([i, j])), method)
     region = reach_mask(bwd, np.array([i])) | reach_mask(bwd, np.array([j]), blocked=i)
+    # the region is ancestral in G', so x's descendants in it are reached within it
+    desc = reach_mask(fwd, np.array([i]), within=region)
     nodes = np.flatnonzero(region)
     m = len(nodes)
+    local = np.empty(data.n_nodes, dtype=np.int64)
+    local[nodes] = np.arange(m)
     pos, child = expand(bwd.indptr, nodes)
-    parent = np.searchsorted(nodes, bwd.nbr[pos])  # the region is ancestral: every parent is in it
-    child = np.searchsorted(nodes, child)
-    s, t = int(np.searchsorted(nodes, i)), int(np.searchsorted(nodes, j))
-    # descendants of x within the region: the region is ancestral in G', so they are reached within it
-    fwd_order = np.argsort(parent, kind="stable")
-    f_indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.bincount(parent, minlength=m), out=f_indptr[1:])
-    f_nbr = child[fwd_order]
-    desc = np.zeros(m, dtype=bool)
-    frontier = np.array([s])
-    while len(frontier):
-        p, _ = expand(f_indptr, frontier)
-        nxt = f_nbr[p]
-        frontier = distinct(nxt[~desc[nxt]], m)
-        desc[frontier] = True
+    parent, child = local[bwd.nbr[pos]], local[child]  # every parent of the region is in it
+    s, t = int(local[i]), int(local[j])
     keep = parent != s  # G': x's outgoing edges removed
     parent, child = parent[keep], child[keep]
-    n_parents = np.bincount(child, minlength=m)
-    has_hub = n_parents >= 2
+    has_hub = np.bincount(child, minlength=m) >= 2
     hub_of = np.full(m, -1, dtype=np.int64)
     hub_of[has_hub] = m + np.arange(int(has_hub.sum()))
     hubbed = has_hub[child]
@@ -124,7 +117,7 @@ def moral_graph(data: GraphData, i: int, j: int, method: str) -> MoralGraph:
     indptr = np.zeros(size + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=size), out=indptr[1:])
     allowed = np.zeros(size, dtype=bool)
-    allowed[:m] = ~desc
+    allowed[:m] = ~desc[nodes]
     allowed[[s, t]] = False
     return MoralGraph(nodes, indptr, cols[order], allowed, s, t)
 
@@ -135,48 +128,113 @@ def _blocked(h: MoralGraph) -> bool:
 
 
 # ----- the minimum set -------------------------------------------------------------------------------
+class _UnitFlow:
+    """A maximum flow from x to y through the moral graph, each allowed node carrying at most one unit.
+
+    The node-split network: state ``2v`` enters node v, ``2v + 1`` leaves it; the split edge
+    ``2v -> 2v + 1`` has capacity 1 for allowed nodes, unbounded otherwise, and every moral edge
+    ``{u, v}`` gives ``2u + 1 -> 2v`` and ``2v + 1 -> 2u`` unbounded. The flow is at most the number
+    of x's parents (they are a cut), so it takes that many vectorised searches of the moral graph
+    (augmenting paths, Ford and Fulkerson), and the flow on the few used edges lives in a dict.
+    """
+
+    def __init__(self, h: MoralGraph) -> None:
+        self.h = h
+        self.through = np.zeros(h.size, dtype=np.int64)  # flow on each split edge
+        self.edges: dict[tuple[int, int], int] = {}  # flow on moral edge u -> v, when positive
+
+    def search(
+        self, start: int, reverse: bool = False, stop: int = -1, avoid: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """States reached from ``start`` in the residual network (``reverse``: states that reach it),
+        never entering ``avoid``, stopping once ``stop`` is reached; and each one's predecessor."""
+        h = self.h
+        n = 2 * h.size
+        seen = np.zeros(n, dtype=bool)
+        pred = np.full(n, -1, dtype=np.int64)
+        seen[start] = True
+        frontier = np.array([start], dtype=np.int64)
+        used = np.array(list(self.edges), dtype=np.int64).reshape(-1, 2)
+        tail, head = (used[:, 1], used[:, 0]) if reverse else (used[:, 0], used[:, 1])
+        open_split = ~h.allowed | (self.through == 0)  # the split edge has residual capacity
+        while len(frontier) and not (stop >= 0 and seen[stop]):
+            ins, outs = frontier[frontier % 2 == 0] // 2, frontier[frontier % 2 == 1] // 2
+            fwd_side, back_side = (ins, outs) if reverse else (outs, ins)
+            # moral edges, always open: leave a node into its neighbours (reverse: enter from them)
+            pos, src = expand(h.indptr, fwd_side)
+            hop = 1 if reverse else 0
+            steps = [(2 * h.nbr[pos] + hop, 2 * src + 1 - hop)]
+            # a split edge backwards where flow runs through it, forwards where capacity is left
+            flowing = fwd_side[self.through[fwd_side] > 0]
+            steps.append((2 * flowing + hop, 2 * flowing + 1 - hop))
+            cross = back_side[open_split[back_side]]
+            steps.append((2 * cross + 1 - hop, 2 * cross + hop))
+            # a used moral edge u -> v backwards: from v's entry back to u's exit (reverse: the converse)
+            mark = np.zeros(h.size, dtype=bool)
+            mark[back_side] = True
+            sel = mark[head]
+            steps.append((2 * tail[sel] + 1 - hop, 2 * head[sel] + hop))
+            cand = np.concatenate([c for c, _ in steps])
+            frm = np.concatenate([f for _, f in steps])
+            ok = ~seen[cand] if avoid is None else ~seen[cand] & ~avoid[cand]
+            cand, frm = cand[ok], frm[ok]
+            pred[cand] = frm
+            frontier = distinct(cand, n)
+            seen[frontier] = True
+        return seen, pred
+
+    def augment(self, pred: np.ndarray, sink: int) -> None:
+        """Push one unit along the search tree's path to ``sink``."""
+        v = sink
+        while pred[v] >= 0:
+            u = int(pred[v])
+            a, b = u // 2, v // 2
+            if a == b:
+                self.through[a] += 1 if u % 2 == 0 else -1
+            elif u % 2 == 1:  # a's exit -> b's entry: flow on a -> b
+                self.edges[(a, b)] = self.edges.get((a, b), 0) + 1
+            else:  # b's exit <- a's entry: cancel flow on b -> a
+                self.edges[(b, a)] -= 1
+                if not self.edges[(b, a)]:
+                    del self.edges[(b, a)]
+            v = u
+
+
 def _minimum_cut(h: MoralGraph) -> np.ndarray:
-    """Local indices of the minimum x-y vertex cut with the smallest sorted ids (``h`` not blocked)."""
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import breadth_first_order, connected_components, maximum_flow
+    """Local indices of the minimum x-y vertex cut with the smallest sorted ids (``h`` not blocked).
 
-    size = h.size
-    inf = int(h.allowed.sum()) + 1  # no flow exceeds the allowed nodes (x's parents are a cut)
-    edge_rows = np.repeat(np.arange(size), np.diff(h.indptr))
-    rows = np.concatenate((2 * np.arange(size), 2 * edge_rows + 1))  # v_in -> v_out, u_out -> v_in
-    cols = np.concatenate((2 * np.arange(size) + 1, 2 * h.nbr))
-    caps = np.concatenate((np.where(h.allowed, 1, inf), np.full(len(h.nbr), inf))).astype(np.int32)
-    cap = sp.csr_array((caps, (rows, cols)), shape=(2 * size, 2 * size))
-    result = maximum_flow(cap, 2 * h.s + 1, 2 * h.t)
-    k = int(result.flow_value)
-    if k == 0:
-        return np.empty(0, dtype=np.int64)
-    flow = result.flow
-    residual = (cap - flow).tocsr()
-    residual.data[residual.data < 0] = 0
-    residual.eliminate_zeros()
-    back = residual.T.tocsr()
-    _, labels = connected_components(residual, directed=True, connection="strong")
-    split = np.arange(size)
-    saturated = np.asarray(flow[2 * split, 2 * split + 1]).ravel() == 1
-    candidate = h.allowed & saturated & (labels[2 * split] != labels[2 * split + 1])
-
-    def reach(graph: sp.csr_array, start: int) -> np.ndarray:
-        out = np.zeros(2 * size, dtype=bool)
-        out[breadth_first_order(graph, start, directed=True, return_predecessors=False)] = True
-        return out
-
-    source_side, sink_side = reach(residual, 2 * h.s + 1), reach(back, 2 * h.t)
+    After the maximum flow, the minimum cuts are the closed sets of the residual network between
+    the source and the sink (Picard and Queyranne, 1980). A node can join the cut with the members
+    chosen so far when its entry is not forced to the sink's side, its exit not to the source's side,
+    and its entry cannot reach its exit; taking the smallest such node k times gives the cut whose
+    sorted ids come first.
+    """
+    flow = _UnitFlow(h)
+    source, sink = 2 * h.s + 1, 2 * h.t
+    k = 0
+    while True:
+        seen, pred = flow.search(source, stop=sink)
+        if not seen[sink]:
+            break
+        flow.augment(pred, sink)
+        k += 1
+    source_side = seen
+    sink_side = flow.search(sink, reverse=True)[0]
+    candidates = np.flatnonzero(h.allowed & (flow.through == 1)).tolist()  # ascending: id order
     chosen: list[int] = []
     for _ in range(k):
-        # v can join the cut with the members chosen so far: v_in not forced to the sink's side,
-        # v_out not forced to the source's side (and v_in cannot reach v_out: different components)
-        feasible = candidate & ~sink_side[2 * split] & ~source_side[2 * split + 1]
-        feasible[chosen] = False
-        v = int(np.flatnonzero(feasible)[0])
-        chosen.append(v)
-        source_side |= reach(residual, 2 * v)
-        sink_side |= reach(back, 2 * v + 1)
+        for v in candidates:
+            if v in chosen or sink_side[2 * v] or source_side[2 * v + 1]:
+                continue
+            if not source_side[2 * v]:
+                reached = flow.search(2 * v, stop=2 * v + 1, avoid=source_side)[0]
+                if reached[2 * v + 1]:
+                    continue  # its entry reaches its exit: in no minimum cut with these
+                source_side |= reached
+            if not sink_side[2 * v + 1]:
+                sink_side |= flow.search(2 * v + 1, reverse=True, avoid=sink_side)[0]
+            chosen.append(v)
+            break
     return np.array(sorted(chosen), dtype=np.int64)
 
 
@@ -258,8 +316,8 @@ def adjustment_sets(data: GraphData, x: object, y: object, limit: object = 100) 
         warn(
             LimitWarning(
                 f"{method}({x!r}, {y!r}) stopped at limit={cap}: more minimal adjustment sets exist. "
-                "The list holds the smallest set and the others found first (best first); "
-                "raise limit to see more"
+                "The list holds the smallest set and the others found first, not necessarily "
+                "the smallest ones; raise limit to see more"
             )
         )
     ordered = sorted(out, key=by_size)
