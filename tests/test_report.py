@@ -1,25 +1,36 @@
 """The statistics report: every section, right numbers, self-contained HTML, Markdown linking real PNGs.
 
 Figures the report states are checked against values computed here independently (plain sqlite3,
-networkx).
+networkx); what each strongest chain says to control for, against ``minimal_adjustment_set`` on a
+fresh snapshot, networkx's d-separation (Pearl's back-door criterion) and a brute force.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 import re
 import shutil
 import sqlite3
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_graph_identification import back_door_graph, dags, digraph, graph_of, ref_valid
+from test_graph_reference import fill_store, read_network
 
 from omega_graph import OmegaStore, StoredCausalEdge, StoredMemory, ValidationError
+from omega_graph.errors import LimitWarning, NotADAGError
 from omega_graph.generate import generate_store
+from omega_graph.graph import CausalGraph
 from omega_graph.report import SECTIONS, ReportFiles, ReportOptions, build_report, write_report
+from omega_graph.report._graph_sections import adjustment_cells
+from omega_graph.report._model import Table
 from omega_graph.sample import build_sample_store
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -344,3 +355,205 @@ def test_sample_report_can_be_copied_anywhere(sample_report: ReportFiles, tmp_pa
     lone = tmp_path / "lone.html"
     shutil.copyfile(sample_report.html, lone)
     assert lone.read_text(encoding="utf-8").count("data:image/png;base64,") == len(sample_report.figures)
+
+
+# ----- what to control for along each chain ------------------------------------------------------------
+#: The "minimal sets" cell counts up to this many (the report's ``adjustment_sets(..., limit=20)``).
+COUNT_LIMIT = 20
+CONTROL, COUNT = "control for", "minimal sets"
+
+
+def _edges_store(path: Path, edges: list[tuple[str, str, float]]) -> None:
+    nodes = sorted({n for u, v, _ in edges for n in (u, v)})
+    with OmegaStore(path) as store:
+        store.store_memories(StoredMemory(m, m, 1, 0.5, None, 1_764_000_000, 0) for m in nodes)
+        store.store_causal_edges(StoredCausalEdge(f"e{k}", u, v, w, "causes", 1_764_000_000 + k)
+                                 for k, (u, v, w) in enumerate(edges))  # fmt: skip
+
+
+def _network_store(name: str) -> Callable[[Path], None]:
+    def build(path: Path) -> None:
+        with OmegaStore(path) as store:
+            fill_store(store, *read_network(name))
+
+    return build
+
+
+#: name -> (how to build the store file, a row the report must show: (from, to, control for, minimal
+#: sets), None for "any row", with "*" for any value). Between them: empty sets, sets of 1 to 3
+#: members, counts above 1, "20+", a cycle among the causes, a target that causes its source.
+CHAIN_STORES: dict[str, tuple[Callable[[Path], None], tuple[str, str, str, str]]] = {
+    "sample": (lambda p: build_sample_store(p).close(),
+               ("sachs_cdt_consensus:PIP2", "sachs_cdt_consensus:p44/42",
+                "not identifiable: a cycle among their causes (sachs_cdt_consensus:PIP2 → "
+                "sachs_cdt_consensus:PIP3 → sachs_cdt_consensus:plcg → sachs_cdt_consensus:PIP2)", "—")),
+    "insurance": (_network_store("insurance"), ("Accident", "PropCost", "Antilock, DrivQuality, Mileage", "18")),
+    "child": (_network_store("child"), ("HypoxiaInO2", "LowerBodyO2", "HypDistrib", "4")),
+    "generated-dag": (lambda p: generate_store(p, 200, 600, seed=2, back_edge_fraction=0.0).close(),
+                      ("*", "*", "*", f"{COUNT_LIMIT}+")),
+    # p -> q -> p upstream of x -> m -> y: x's effect on y is not identifiable by adjustment
+    "cycle-among-causes": (lambda p: _edges_store(p, [("p", "q", 0.9), ("q", "p", 0.9), ("q", "x", 0.9),
+                                                      ("x", "m", 0.9), ("m", "y", 0.9)]),
+                           ("x", "y", "not identifiable: a cycle among their causes (p → q → p)", "—")),
+    # the chain b -> a, whose target a causes b directly: that edge closes a cycle among their causes,
+    # so the report says "not identifiable" (never "no valid set": see test_no_valid_set_wording)
+    "target-causes-source": (lambda p: _edges_store(p, [("d", "a", 0.9), ("a", "b", 0.9), ("b", "a", 0.2)]),
+                             ("b", "a", "not identifiable: a cycle among their causes (a → b → a)", "—")),
+}  # fmt: skip
+
+
+#: ``(store name, store path, rows of the "Strongest chains" table)``.
+ChainReport = tuple[str, Path, list[dict[str, str]]]
+
+
+@pytest.fixture(scope="module", params=sorted(CHAIN_STORES))
+def chain_report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> ChainReport:
+    """``(name, store path, Strongest-chains rows)``; the report is written with LimitWarning as an error."""
+    name = request.param
+    root = tmp_path_factory.mktemp(f"chains-{name}")
+    path = root / "store.db"
+    CHAIN_STORES[name][0](path)
+    with OmegaStore(path) as store, warnings.catch_warnings():
+        warnings.simplefilter("error", LimitWarning)  # one escaping from the report fails the fixture
+        files = write_report(store, root / "out")
+    md = files.markdown.read_text(encoding="utf-8")
+    html = files.html.read_text(encoding="utf-8")
+    assert f'<th scope="col">{CONTROL}</th>' in html and "`omega-graph adjust DB X Y`" in md
+    return name, path, md_table(md, "Strongest chains")
+
+
+def _reference_digraph(path: Path) -> nx.DiGraph:
+    conn = sqlite3.connect(path)
+    d = nx.DiGraph()
+    d.add_nodes_from(r[0] for r in conn.execute("SELECT id FROM memories"))
+    d.add_edges_from(conn.execute("SELECT from_memory, to_memory FROM causal_edges"))
+    conn.close()
+    return d
+
+
+def _back_door_valid(d: nx.DiGraph, x: str, y: str, z: set[str]) -> bool:
+    """Pearl's back-door criterion by networkx, on the ancestral subgraph of x, y and z (acyclic here,
+    as d-separation needs, even when the whole graph is not; it decides the same question)."""
+    keep = {x, y} | z
+    for v in list(keep):
+        keep |= nx.ancestors(d, v)
+    sub = nx.DiGraph(d.subgraph(keep))
+    assert nx.is_directed_acyclic_graph(sub), (x, y, z)
+    return not (z & nx.descendants(sub, x)) and nx.is_d_separator(back_door_graph(sub, x), {x}, {y}, z)
+
+
+def _sets_and_more(g: CausalGraph, x: str, y: str) -> tuple[list[frozenset[str]], bool]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sets = g.adjustment_sets(x, y, limit=COUNT_LIMIT)
+    return sets, any(issubclass(w.category, LimitWarning) for w in caught)
+
+
+def test_control_for_is_the_minimal_adjustment_set(chain_report: ChainReport) -> None:
+    name, path, rows = chain_report
+    d = _reference_digraph(path)
+    with OmegaStore(path) as store:
+        g = store.causal_graph()  # a fresh snapshot, not the report's
+        for r in rows:
+            x, y = r["from"], r["to"]
+            try:
+                z = g.minimal_adjustment_set(x, y)
+            except NotADAGError as err:
+                cycle = [*err.cycle, err.cycle[0]]
+                assert r[CONTROL] == f"not identifiable: a cycle among their causes ({' → '.join(cycle)})"
+                assert r[COUNT] == "—"
+                # a real cycle, among the causes of the pair (the pair included)
+                assert all(d.has_edge(u, v) for u, v in itertools.pairwise(cycle))
+                causes = nx.ancestors(d, x) | nx.ancestors(d, y) | {x, y}
+                assert set(cycle) <= causes
+                continue
+            assert z is not None, "a chain's target never causes its source without a cycle"
+            assert r[CONTROL] == (", ".join(sorted(z)) if z else "nothing (no open back-door path)")
+            assert _back_door_valid(d, x, y, set(z)), (x, y, z)
+            for member in z:  # the smallest valid set: dropping any member breaks it
+                assert not _back_door_valid(d, x, y, set(z) - {member}), (x, y, z, member)
+            sets, more = _sets_and_more(g, x, y)
+            assert sets[0] == z
+            assert r[COUNT] == (f"{COUNT_LIMIT}+" if more else str(len(sets)))
+
+
+def test_the_chains_table_shows_each_wording(chain_report: ChainReport) -> None:
+    name, _, rows = chain_report
+    want = CHAIN_STORES[name][1]
+    shown = [(r["from"], r["to"], r[CONTROL], r[COUNT]) for r in rows]
+    assert any(all(w in ("*", got) for w, got in zip(want, row, strict=True)) for row in shown), shown
+    assert list(rows[0]) == ["from", "to", "edges", "strength", CONTROL, COUNT,
+                             "chain (edge weights on the arrows)"]  # fmt: skip
+
+
+def test_no_limit_warning_escapes_the_report(tmp_path: Path) -> None:
+    path = tmp_path / "dag.db"
+    CHAIN_STORES["generated-dag"][0](path)
+    with OmegaStore(path) as store:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report = build_report(store)
+        assert not [w for w in caught if issubclass(w.category, LimitWarning)]
+        (table,) = [b for s in report.sections for b in s.blocks
+                    if isinstance(b, Table) and b.caption == "Strongest chains"]  # fmt: skip
+        count = table.columns.index(COUNT)
+        many = [row for row in table.rows if row[count] == f"{COUNT_LIMIT}+"]
+        assert many
+        g = store.causal_graph()
+        for row in many:  # the report did meet the warning, and kept it in
+            with pytest.warns(LimitWarning, match=f"limit={COUNT_LIMIT}"):
+                g.adjustment_sets(row[0], row[1], limit=COUNT_LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("edges", "x", "y", "cells"),
+    [
+        ([("c", "x"), ("c", "y"), ("x", "y")], "x", "y", ("c", "1")),
+        ([("c", "x"), ("c", "y"), ("x", "y")], "c", "y", ("nothing (no open back-door path)", "1")),
+        # x <- a -> k <- b -> y: the collider k already blocks the back-door path
+        ([("a", "x"), ("a", "k"), ("b", "k"), ("b", "y"), ("x", "y")], "x", "y",
+         ("nothing (no open back-door path)", "1")),
+        # two confounders, each through a chain: {a, b}, {a, b2}, {a2, b}, {a2, b2}; ties by id
+        ([("a", "a2"), ("a2", "x"), ("a", "y"), ("b", "b2"), ("b2", "x"), ("b", "y"), ("x", "y")], "x", "y",
+         ("a, b", "4")),
+        ([("y", "x")], "x", "y", ("no valid set (y causes x directly)", "0")),
+        ([("a", "b"), ("b", "a"), ("a", "x"), ("x", "y")], "x", "y",
+         ("not identifiable: a cycle among their causes (a → b → a)", "—")),
+        ([("x", "y"), ("y", "r"), ("r", "s"), ("s", "r")], "x", "y", ("nothing (no open back-door path)", "1")),
+    ],
+    ids=["confounder", "root", "collider", "tie-by-id", "y-causes-x", "cycle-upstream", "cycle-downstream"],
+)  # fmt: skip
+def test_adjustment_cells(edges: list[tuple[str, str]], x: str, y: str, cells: tuple[str, str]) -> None:
+    nodes = sorted({n for e in edges for n in e})
+    assert adjustment_cells(graph_of(nodes, edges), x, y) == cells
+
+
+def test_no_valid_set_wording_needs_a_target_that_is_a_parent() -> None:
+    """A target that causes its source directly has no valid set; in a chain that edge always closes a
+    cycle, so the report's chains say "not identifiable" instead (CHAIN_STORES["target-causes-source"])."""
+    g = graph_of(["a", "b", "c"], [("b", "a"), ("c", "a"), ("c", "b")])
+    assert g.minimal_adjustment_set("a", "b") is None
+    assert adjustment_cells(g, "a", "b") == ("no valid set (b causes a directly)", "0")
+
+
+def _brute_force_cells(d: nx.DiGraph, x: str, y: str) -> tuple[str, str]:
+    pool = sorted(set(d) - {x, y} - nx.descendants(d, x))
+    valid = [frozenset(c) for k in range(len(pool) + 1) for c in itertools.combinations(pool, k)
+             if ref_valid(d, x, y, set(c))]  # fmt: skip
+    if not valid:
+        return f"no valid set ({y} causes {x} directly)", "0"
+    best = min(valid, key=lambda s: (len(s), sorted(s)))
+    minimal = [s for s in valid if not any(t < s for t in valid)]
+    count = f"{COUNT_LIMIT}+" if len(minimal) > COUNT_LIMIT else str(len(minimal))
+    return (", ".join(sorted(best)) if best else "nothing (no open back-door path)"), count
+
+
+@settings(max_examples=60)
+@given(dag=dags(), data=st.data())
+def test_adjustment_cells_match_brute_force(
+    dag: tuple[list[str], list[tuple[str, str]]], data: st.DataObject
+) -> None:
+    nodes, edges = dag
+    g = graph_of(nodes, edges)
+    x, y = data.draw(st.permutations(nodes))[:2]
+    assert adjustment_cells(g, x, y) == _brute_force_cells(digraph(g), x, y)

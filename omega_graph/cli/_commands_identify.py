@@ -7,14 +7,13 @@ acyclic (a cycle there is an error naming it, a cycle elsewhere does not matter)
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import LimitWarning
+from ..graph.adjustment import adjustment_sets_and_more
 from ._common import DB_ARGUMENT, check_memory, graph_filter_options, json_option, open_graph, open_store
 from ._output import echo_json, echo_table
 
@@ -69,23 +68,6 @@ def adjustment_payload(
     }
 
 
-def _adjustment_sets(graph: CausalGraph, x: str, y: str, limit: int) -> tuple[list[frozenset[str]], bool]:
-    """``graph.adjustment_sets(x, y, limit)`` and whether it stopped at the limit (its LimitWarning).
-
-    Any other warning raised meanwhile is passed on unchanged.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        sets = list(graph.adjustment_sets(x, y, limit=limit))
-    truncated = False
-    for w in caught:
-        if issubclass(w.category, LimitWarning):
-            truncated = True
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
-    return sets, truncated
-
-
 def _x_reaches_y(graph: CausalGraph, x: str, y: str) -> bool:
     import networkx as nx
 
@@ -131,7 +113,7 @@ def adjust_command(
         check_memory(store, x)
         check_memory(store, y)
         graph = open_graph(store, min_weight, edge_types, as_of)
-        sets, truncated = _adjustment_sets(graph, x, y, limit)
+        sets, truncated = adjustment_sets_and_more(graph, x, y, limit)
         reason = None if sets else no_set_reason(graph, x, y)
         zero_effect = not _x_reaches_y(graph, x, y)
     if as_json:

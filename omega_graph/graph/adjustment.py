@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +39,7 @@ from .identification import _pair, _require_acyclic
 from .snapshot import GraphData
 from .structure import a_cycle
 
-__all__ = ["adjustment_sets", "minimal_adjustment_set"]
+__all__ = ["adjustment_sets", "adjustment_sets_and_more", "minimal_adjustment_set"]
 
 
 @dataclass(frozen=True)
@@ -322,3 +324,21 @@ def adjustment_sets(data: GraphData, x: object, y: object, limit: object = 100) 
         )
     ordered = sorted(out, key=by_size)
     return [h.ids(data, np.array(s, dtype=np.int64)) for s in ordered]
+
+
+def adjustment_sets_and_more(graph: Any, x: str, y: str, limit: int) -> tuple[list[frozenset[str]], bool]:
+    """``graph.adjustment_sets(x, y, limit)`` and whether more exist, its LimitWarning consumed.
+
+    For callers that report the cut themselves (the CLI, the report); any other warning raised
+    meanwhile is passed on unchanged.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sets = graph.adjustment_sets(x, y, limit=limit)
+    more = False
+    for w in caught:
+        if issubclass(w.category, LimitWarning):
+            more = True
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return sets, more

@@ -10,9 +10,19 @@ How the strongest chains are chosen (bounded on any graph)
    ``effects`` finds every memory it reaches with positive strength; the target is the one among
    them that ranks highest on the forward PageRank (the most influenced memory that driver reaches).
 3. ``strongest_path`` gives the chain from driver to target; chains are listed strongest first.
+4. For each chain listed, what to control for to estimate the driver's effect on the target from
+   logged outcomes (Pearl's back-door criterion): the set ``minimal_adjustment_set(driver, target)``
+   names (the smallest valid set, ties by sorted ids), and how many minimal valid sets there are
+   (``adjustment_sets(driver, target, limit=20)``, whose list starts with that set; "20+" when it
+   stops at the limit, its :class:`~omega_graph.errors.LimitWarning` caught, not passed on). A
+   cycle among the causes of the pair leaves the effect not identifiable; the cell names the cycle.
 
 Cost: one snapshot, two PageRanks, and ``chain_sources`` reachability passes plus as many path
-searches, whatever the size of the store. Alternative routes (``top_paths``) are added for the
+searches, whatever the size of the store; then, per chain listed (``chains``, 5 by default), one
+moral back-door graph of the pair (:mod:`omega_graph.graph.adjustment`), at most 20 steps of the
+minimal-set enumeration on it and, when it stops there, one minimum vertex cut. That work is
+bounded by the pair's ancestral set, not by the store (though a target with a long history may
+have most of the graph among its ancestors). Alternative routes (``top_paths``) are added for the
 strongest chain only on graphs up to ``alternatives_max_edges`` edges.
 """
 
@@ -21,7 +31,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import plots
-from ..errors import NoPathError
+from ..errors import NoPathError, NotADAGError
+from ..graph.adjustment import adjustment_sets_and_more
 from ._context import Context
 from ._model import Facts, Paragraph, Section, fmt_count, fmt_float, frame_table
 from ._queries import DUCK_EDGE_FACTS, DUCK_JOINT_DEGREES
@@ -29,7 +40,16 @@ from ._queries import DUCK_EDGE_FACTS, DUCK_JOINT_DEGREES
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["chains_and_influence", "graph_structure", "strongest_chains"]
+__all__ = [
+    "ADJUSTMENT_COUNT_LIMIT",
+    "adjustment_cells",
+    "chains_and_influence",
+    "graph_structure",
+    "strongest_chains",
+]
+
+#: The minimal adjustment sets of a chain are counted up to this many ("20+" beyond).
+ADJUSTMENT_COUNT_LIMIT = 20
 
 
 def _chain_text(nodes: list[str], weights: list[float]) -> str:
@@ -151,6 +171,43 @@ def graph_structure(ctx: Context) -> Section:
     return sec
 
 
+def adjustment_cells(g: Any, source: str, target: str) -> tuple[str, str]:
+    """The "control for" and "minimal sets" cells of the chain ``source`` -> ``target``.
+
+    "control for": the members of ``g.minimal_adjustment_set(source, target)`` (sorted, joined by
+    ", "), or why there is nothing to name; "minimal sets": how many minimal valid sets exist (up to
+    :data:`ADJUSTMENT_COUNT_LIMIT`, then ``"20+"``), or "—" when the effect is not identifiable.
+
+    One call of ``g.adjustment_sets`` answers both: its list starts with the set
+    ``minimal_adjustment_set`` returns, also when it stops at the limit, and is empty exactly when
+    that is None (``target`` is a parent of ``source``), so the moral back-door graph is built once.
+
+    Examples
+    --------
+    >>> from omega_graph import OmegaStore, StoredCausalEdge, StoredMemory
+    >>> store = OmegaStore.new_in_memory()
+    >>> _ = store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "cxyab")
+    >>> _ = store.store_causal_edges(StoredCausalEdge(f"e{u}{v}", u, v, 0.5, "causes", 0)
+    ...                              for u, v in ["cx", "cy", "xy", "ab", "ba"])
+    >>> g = store.causal_graph()
+    >>> adjustment_cells(g, "x", "y"), adjustment_cells(g, "c", "y")
+    (('c', '1'), ('nothing (no open back-door path)', '1'))
+    >>> adjustment_cells(g, "y", "x")
+    ('no valid set (x causes y directly)', '0')
+    >>> adjustment_cells(g, "a", "b")
+    ('not identifiable: a cycle among their causes (a → b → a)', '—')
+    """
+    try:
+        sets, more = adjustment_sets_and_more(g, source, target, ADJUSTMENT_COUNT_LIMIT)
+    except NotADAGError as err:
+        return f"not identifiable: a cycle among their causes ({_cycle_text(err.cycle)})", "—"
+    if not sets:
+        return f"no valid set ({target} causes {source} directly)", "0"
+    best = sets[0]
+    control = ", ".join(sorted(best)) if best else "nothing (no open back-door path)"
+    return control, f"{ADJUSTMENT_COUNT_LIMIT}+" if more else str(len(sets))
+
+
 def _ranking_table(ctx: Context, df: pd.DataFrame, caption: str, note: str) -> Any:
     top = df.sort_values(["rank", "memory_id"]).head(ctx.options.top).reset_index(drop=True)
     info = ctx.memory_info(top["memory_id"].tolist())
@@ -217,18 +274,28 @@ def chains_and_influence(ctx: Context) -> Section:
     chains = strongest_chains(ctx, influence, drivers)
     sec.add(Paragraph(
         "Strongest chains: from each of the strongest drivers, the strongest path (the product of its edge "
-        "weights is its strength) to the most influenced memory it reaches; strongest first."
+        "weights is its strength) to the most influenced memory it reaches; strongest first. \"Control "
+        "for\" says what to adjust for to estimate the driver's effect on the target from logged outcomes, "
+        "by Pearl's back-door criterion (no member is an effect of the driver, and together they block "
+        "every path that enters the driver through one of its causes): the smallest valid set "
+        "(`minimal_adjustment_set`), ties broken by the sorted memory ids. When \"minimal sets\" is above "
+        "1, other minimal valid sets exist (counted up to "
+        f"{ADJUSTMENT_COUNT_LIMIT}); `omega-graph adjust DB X Y` lists them all. A cycle among the causes "
+        "of the pair leaves the effect not identifiable by adjustment."
     ))  # fmt: skip
     if chains:
+        cells = [adjustment_cells(g, p.nodes[0], p.nodes[-1]) for p in chains]
         rows = pd.DataFrame({
             "from": [p.nodes[0] for p in chains],
             "to": [p.nodes[-1] for p in chains],
             "edges": [len(p.edge_ids) for p in chains],
             "strength": [float(p.strength) for p in chains],
+            "control for": [control for control, _ in cells],
+            "minimal sets": [count for _, count in cells],
             "chain (edge weights on the arrows)": [_chain_text(list(p.nodes), list(p.weights)) for p in chains],
         })  # fmt: skip
-        sec.add(frame_table(rows, caption="Strongest chains", formats={"strength": lambda v: f"{float(v):.4g}"},
-                            numeric=["edges", "strength"]))  # fmt: skip
+        sec.add(frame_table(rows, caption="Strongest chains", formats={"strength": lambda v: f"{float(v):.4g}", "minimal sets": str},
+                            numeric=["edges", "strength", "minimal sets"]))  # fmt: skip
         best = chains[0]
         if ctx.stats.causal_edge_count <= ctx.options.alternatives_max_edges and len(best.nodes) > 2:
             alts = g.top_paths(best.nodes[0], best.nodes[-1], k=4)
