@@ -17,15 +17,21 @@ Migrations
 4. ``store_identity``: one row naming this store's history (a random id), so a derived cache made
    from one file is never applied to another: a new store gets one, ``OmegaStore.restore`` gives the
    restored file a new one (its history forks from the backup's).
+5. ``edge_beliefs``: what the store believes about each causal edge over time, in side tables keyed
+   by the edge id: belief events (validity windows set, invalidations, reinstatements), evidence
+   (supporting memories, reflexion episodes, notes) and a log of weight changes. The crate's
+   ``INSERT OR REPLACE`` of an edge keeps them (its implicit delete fires no trigger); a real delete
+   of the edge (a cascade from its memory included) removes them; evidence goes with its memory or
+   episode.
 
 Examples
 --------
 >>> import sqlite3
 >>> conn = sqlite3.connect(":memory:", isolation_level=None)
 >>> migrate(conn)
-(0, 4)
+(0, 5)
 >>> migrate(conn)
-(4, 4)
+(5, 5)
 >>> sorted(CRATE_TABLES) == sorted(t for t in table_names(conn) if not t.startswith("omega_"))
 True
 """
@@ -228,6 +234,70 @@ INSERT INTO omega_store_identity(id, identity, created_at)
     WHERE NOT EXISTS (SELECT 1 FROM omega_store_identity);
 """
 
+# Version 5: beliefs about edges over time (see the module docstring). Keyed by the edge's id, not its
+# rowid, and without foreign keys: the crate's INSERT OR REPLACE deletes and re-inserts the row (a
+# cascade would fire, a trigger does not), and the beliefs must survive it. Times are Unix seconds.
+# ``at`` is when the event holds (an invalidation's date), ``recorded_at`` when it was written.
+_OMEGA_V5_DDL = """
+CREATE TABLE IF NOT EXISTS omega_edge_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    edge_id TEXT NOT NULL,
+    event TEXT NOT NULL CHECK (event IN ('validity_set', 'invalidated', 'reinstated')),
+    at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    reason TEXT,
+    superseded_by TEXT,
+    valid_from INTEGER,
+    valid_to INTEGER
+);
+CREATE INDEX IF NOT EXISTS omega_edge_events_edge ON omega_edge_events(edge_id, seq);
+CREATE TABLE IF NOT EXISTS omega_edge_evidence (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    edge_id TEXT NOT NULL,
+    memory_id TEXT,
+    reflexion_id TEXT,
+    note TEXT,
+    added_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS omega_edge_evidence_edge ON omega_edge_evidence(edge_id);
+CREATE INDEX IF NOT EXISTS omega_edge_evidence_memory ON omega_edge_evidence(memory_id);
+CREATE INDEX IF NOT EXISTS omega_edge_evidence_reflexion ON omega_edge_evidence(reflexion_id);
+CREATE TABLE IF NOT EXISTS omega_edge_weight_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    edge_id TEXT NOT NULL,
+    old_weight REAL,
+    new_weight REAL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS omega_edge_weight_log_edge ON omega_edge_weight_log(edge_id);
+INSERT INTO sqlite_sequence(name, seq)
+    SELECT t.name, 0 FROM (SELECT 'omega_edge_events' AS name UNION ALL SELECT 'omega_edge_evidence'
+                          UNION ALL SELECT 'omega_edge_weight_log') AS t
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = t.name);
+CREATE TRIGGER IF NOT EXISTS omega_edge_weight_change AFTER UPDATE OF weight ON causal_edges
+    WHEN old.weight IS NOT new.weight BEGIN
+    INSERT INTO omega_edge_weight_log(edge_id, old_weight, new_weight, at)
+        VALUES (new.id, old.weight, new.weight, CAST(strftime('%s', 'now') AS INTEGER));
+END;
+CREATE TRIGGER IF NOT EXISTS omega_edge_beliefs_delete AFTER DELETE ON causal_edges BEGIN
+    DELETE FROM omega_edge_events WHERE edge_id = old.id;
+    DELETE FROM omega_edge_evidence WHERE edge_id = old.id;
+    DELETE FROM omega_edge_weight_log WHERE edge_id = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS omega_edge_beliefs_rekey AFTER UPDATE OF id ON causal_edges
+    WHEN old.id IS NOT new.id BEGIN
+    UPDATE omega_edge_events SET edge_id = new.id WHERE edge_id = old.id;
+    UPDATE omega_edge_evidence SET edge_id = new.id WHERE edge_id = old.id;
+    UPDATE omega_edge_weight_log SET edge_id = new.id WHERE edge_id = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS omega_edge_evidence_memory_delete AFTER DELETE ON memories BEGIN
+    DELETE FROM omega_edge_evidence WHERE memory_id = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS omega_edge_evidence_reflexion_delete AFTER DELETE ON reflexion_episodes BEGIN
+    DELETE FROM omega_edge_evidence WHERE reflexion_id = old.id;
+END;
+"""
+
 #: The store's identity (one row; see omega_store_identity).
 IDENTITY_SQL = "SELECT identity FROM omega_store_identity WHERE id = 1"
 #: The triggers that feed the change logs: without them, writes bypass the logs.
@@ -254,6 +324,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "memory_search_and_edge_log", _OMEGA_V2_DDL),
     Migration(3, "memory_log", _OMEGA_V3_DDL),
     Migration(4, "store_identity", _OMEGA_V4_DDL),
+    Migration(5, "edge_beliefs", _OMEGA_V5_DDL),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -127,17 +127,7 @@ def filtered(data: GraphData, filters: Filters, source: Source) -> GraphData:
         keep &= np.isin(data.etype, np.array(wanted, dtype=data.etype.dtype))
     if filters.as_of is not None:
         keep &= ~data.created_bad & (data.created <= filters.as_of)
-    used = np.unique(data.etype[keep])
-    code = np.zeros(max(len(data.type_names), 1), dtype=data.etype.dtype)
-    code[used] = np.arange(len(used), dtype=data.etype.dtype)
-    out = dataclasses.replace(
-        data,
-        src=data.src[keep], dst=data.dst[keep], weight=data.weight[keep], created=data.created[keep],
-        created_bad=data.created_bad[keep], etype=code[data.etype[keep]], erowid=data.erowid[keep],
-        eid=data.eid[keep], type_names=[data.type_names[i] for i in used.tolist()],
-        ehash=None if data.ehash is None else data.ehash[keep],
-        _cache={},
-    )  # fmt: skip
+    out = data.subset_edges(keep)
     with source.read() as conn:
         return finish(conn, out)
 

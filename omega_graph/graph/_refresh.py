@@ -17,6 +17,7 @@ new rowid without a log entry.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sqlite3
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .beliefs import read_beliefs
 from .loading import (
     CHUNK,
     EDGE_COLS,
@@ -76,11 +78,14 @@ def refresh(
     known = () if fresh else data.bad_values
     with source.read() as conn:
         state = read_state(conn)
+        beliefs = read_beliefs(conn, data.beliefs)  # at the state the edges are read at
         edges_now = conn.execute("SELECT count(*) FROM causal_edges").fetchone()[0] if verify else None
         old = data.state
         same_last = old.memory_max_rowid == 0 or _id_at(conn, old.memory_max_rowid) == _id_at_snapshot(data)
         if state == old and same_last:
             _check(data, edges_now, state)
+            if beliefs is not data.beliefs:
+                data = dataclasses.replace(data, beliefs=beliefs)
             return finish(conn, data) if fresh else data
         logged = state.log_seq - old.log_seq
         have = conn.execute("SELECT count(*) FROM omega_edge_log WHERE seq > ?", (old.log_seq,)).fetchone()[0]
@@ -139,6 +144,7 @@ def refresh(
     if not replayable:
         return load(source, filters, loader)
     new = _apply(data, state, new_mem, reload_memories, floor, hits, rows, busy, filters)
+    new.beliefs = beliefs
     _check(new, edges_now, state)
     _patch_memories(new, patched)
     new.loader = data.loader

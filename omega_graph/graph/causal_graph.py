@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from . import _cache, _refresh, loading, paths, reach, structure
+from . import _cache, _diff, _refresh, beliefs, loading, paths, reach, structure
 from . import influence as _influence
+from ._diff import SnapshotDiff
 from ._questions import Identification, NetworkxFace
 from .paths import CausalPath
 from .snapshot import BadValues, GraphData, path_strength
@@ -17,6 +19,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CausalGraph"]
+
+
+def _belief_filter(valid_at: object, known_at: object, include_invalidated: object) -> beliefs.BeliefFilter:
+    for name, value in (("valid_at", valid_at), ("known_at", known_at)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValidationError("causal_graph", name, value, "a Unix timestamp in seconds (int) or None")
+    if not isinstance(include_invalidated, bool):
+        raise ValidationError("causal_graph", "include_invalidated", include_invalidated, "True or False")
+    return beliefs.BeliefFilter(valid_at, known_at, include_invalidated)  # type: ignore[arg-type]
 
 
 def _filters(min_weight: object, edge_types: object, as_of: object) -> loading.Filters:
@@ -39,10 +50,14 @@ def _filters(min_weight: object, edge_types: object, as_of: object) -> loading.F
 class CausalGraph(Identification, NetworkxFace):
     """A snapshot of the causal edges between a store's memories.
 
-    Built by ``store.causal_graph(min_weight=0.0, edge_types=None, as_of=None)``. Every memory of the
-    store is a node (a memory without edges has no causes or effects); the edges kept are those with
-    ``weight >= min_weight``, an ``edge_type`` in ``edge_types`` (all when None) and
-    ``created_at <= as_of`` (all when None). The snapshot does not follow later writes until
+    Built by ``store.causal_graph(min_weight=0.0, edge_types=None, as_of=None, valid_at=None,
+    known_at=None, include_invalidated=False)``. Every memory of the store is a node (a memory
+    without edges has no causes or effects); the edges kept are those with ``weight >= min_weight``,
+    an ``edge_type`` in ``edge_types`` (all when None) and ``created_at <= as_of`` (all when None),
+    and, by what the store believes about them (:mod:`omega_graph.graph.beliefs`): not invalidated
+    (unless ``include_invalidated``); with ``known_at=t``, what the store believed at ``t`` (created
+    by ``t`` and not invalidated at ``t``); with ``valid_at=t``, valid at ``t``. All of these compose
+    by intersection; weights are the current ones. The snapshot does not follow later writes until
     :meth:`refresh`; it never writes to the store.
 
     A path's **strength** is the product of its edge weights (in [0, 1]). Parallel edges (same pair,
@@ -125,17 +140,26 @@ class CausalGraph(Identification, NetworkxFace):
         edge_types: Iterable[str] | None = None,
         as_of: int | None = None,
         *,
+        valid_at: int | None = None,
+        known_at: int | None = None,
+        include_invalidated: bool = False,
         loader: str = "auto",
         cache: bool = True,
     ) -> None:
+        self._beliefs = _belief_filter(valid_at, known_at, include_invalidated)
         self._filters = _filters(min_weight, edge_types, as_of)
+        self._as_of = as_of
+        if known_at is not None:  # known at t: created by t
+            cut = known_at if as_of is None else min(as_of, known_at)
+            self._filters = dataclasses.replace(self._filters, as_of=cut)
         if loader not in loading.LOADERS:
             raise ValidationError("causal_graph", "loader", loader, f"one of {', '.join(loading.LOADERS)}")
         self._loader = loader
         self._source = loading.Source(store)
         if not isinstance(cache, bool):
             raise ValidationError("causal_graph", "cache", cache, "True or False")
-        self._data: GraphData = _cache.open_snapshot(self._source, self._filters, loader, cache).prepare()
+        self._base = _cache.open_snapshot(self._source, self._filters, loader, cache)
+        self._data: GraphData = beliefs.apply(self._base, self._beliefs).prepare()
 
     # ----- the snapshot -------------------------------------------------------------------------
     @property
@@ -148,7 +172,19 @@ class CausalGraph(Identification, NetworkxFace):
 
     @property
     def as_of(self) -> int | None:
-        return self._filters.as_of
+        return self._as_of
+
+    @property
+    def valid_at(self) -> int | None:
+        return self._beliefs.valid_at
+
+    @property
+    def known_at(self) -> int | None:
+        return self._beliefs.known_at
+
+    @property
+    def include_invalidated(self) -> bool:
+        return self._beliefs.include_invalidated
 
     @property
     def loader(self) -> str:
@@ -205,8 +241,36 @@ class CausalGraph(Identification, NetworkxFace):
         Reads only what changed (see :mod:`omega_graph.graph._refresh`); the result equals a new
         snapshot with the same filters.
         """
-        self._data = _refresh.refresh(self._data, self._source, self._filters, self._loader)
+        self._base = _refresh.refresh(self._base, self._source, self._filters, self._loader)
+        self._data = beliefs.apply(self._base, self._beliefs)
         return self
+
+    def diff(self, other: CausalGraph) -> SnapshotDiff:
+        """The edges added, removed and reweighted from this snapshot to ``other``.
+
+        For example what the store believed last week against now:
+        ``store.causal_graph(known_at=last_week).diff(store.causal_graph())``. Edges are matched by
+        id; see :class:`~._diff.SnapshotDiff` for the columns.
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abc")
+        3
+        >>> store.store_causal_edges([StoredCausalEdge("ab", "a", "b", 0.9, "causes", 100),
+        ...                           StoredCausalEdge("bc", "b", "c", 0.5, "causes", 100)])
+        2
+        >>> before = store.causal_graph()
+        >>> store.invalidate_causal_edge("bc", at=200, reason="refuted")
+        >>> store.store_causal_edge(StoredCausalEdge("ab", "a", "b", 0.6, "causes", 100))
+        >>> change = before.diff(store.causal_graph())
+        >>> change.summary(), change.removed.edge_id.tolist(), change.reweighted.new_weight.tolist()
+        ('0 added, 1 removed, 1 reweighted', ['bc'], [0.6])
+        """
+        if not isinstance(other, CausalGraph):
+            raise ValidationError("CausalGraph.diff", "other", other, "another CausalGraph snapshot")
+        return _diff.diff(self._data, other._data)
 
     # ----- paths --------------------------------------------------------------------------------
     def _path(self, nodes: list[int], edges: list[int]) -> CausalPath:

@@ -40,6 +40,7 @@ import numpy as np
 from .. import duck
 from ..errors import DatabaseError, DataQualityWarning, warn
 from . import _scan
+from .beliefs import read_beliefs
 from .snapshot import MISSING_INT, BadValues, GraphData, SnapshotState
 
 __all__ = ["Filters", "Source", "read_full", "read_state"]
@@ -270,6 +271,7 @@ def load_sqlite(conn: sqlite3.Connection, filters: Filters) -> GraphData:
     rows = conn.execute(f"SELECT {EDGE_COLS} FROM causal_edges e WHERE {where}", params).fetchall()
     data = GraphData.from_rows(nodes, rows, state)
     data.loader = "sqlite3"
+    data.beliefs = read_beliefs(conn)
     return data
 
 

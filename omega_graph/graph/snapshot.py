@@ -42,17 +42,21 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import NotFoundError, ValidationError
 from ._strings import StringStore
+
+if TYPE_CHECKING:
+    from .beliefs import Beliefs
 
 __all__ = [
     "MISSING_INT",
@@ -248,7 +252,8 @@ class GraphData:
     ehash: np.ndarray | None = None  # uint64 DuckDB hash of each edge's id; see edge_hashes()
     bad_values: tuple[BadValues, ...] = ()  # stored values of the wrong type or range, by column
     loader: str = "sqlite3"  # how the snapshot was read: "sqlite3" or "duckdb"
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    beliefs: Beliefs | None = None  # the belief events at ``state`` (see .beliefs), read with the edges
+    _cache: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     # ----- construction ---------------------------------------------------------------------------
     @classmethod
@@ -295,6 +300,20 @@ class GraphData:
             state=state,
         )
         return data.sorted_edges()
+
+    def subset_edges(self, keep: np.ndarray) -> GraphData:
+        """A new snapshot with the same memories and the ``keep`` edges (a boolean mask), in order."""
+        used = np.unique(self.etype[keep])
+        code = np.zeros(max(len(self.type_names), 1), dtype=self.etype.dtype)
+        code[used] = np.arange(len(used), dtype=self.etype.dtype)
+        return dataclasses.replace(
+            self,
+            src=self.src[keep], dst=self.dst[keep], weight=self.weight[keep], created=self.created[keep],
+            created_bad=self.created_bad[keep], etype=code[self.etype[keep]], erowid=self.erowid[keep],
+            eid=self.eid[keep], type_names=[self.type_names[i] for i in used.tolist()],
+            ehash=None if self.ehash is None else self.ehash[keep],
+            _cache={},
+        )  # fmt: skip
 
     def sorted_edges(self) -> GraphData:
         """Put the edge arrays in canonical ``(src, dst, -weight, rowid)`` order (in place).
@@ -360,7 +379,12 @@ class GraphData:
         if positions is None:
             everything = self.edge_ids.tolist()
             return [everything[i] for i in self.eid.tolist()]
-        return self.edge_ids.at(self.eid[np.asarray(list(positions), dtype=np.int64)].tolist())
+        slots = self.eid[
+            np.asarray(positions if isinstance(positions, np.ndarray) else list(positions), dtype=np.int64)
+        ]
+        if len(slots) > 1000:  # one gather of their bytes and one decode
+            return self.edge_ids.take(slots).tolist()
+        return self.edge_ids.at(slots.tolist())
 
     def edge_hashes(self) -> np.ndarray:
         """DuckDB's 64-bit hash of each edge's id (computed on first use when the loader gave none)."""
@@ -393,7 +417,7 @@ class GraphData:
         return [self.index(m, role) for m in memory_ids]
 
     # ----- derived structures (cached) ------------------------------------------------------------
-    def _cached(self, key: str, build: Any) -> Any:
+    def _cached(self, key: Hashable, build: Any) -> Any:
         if key not in self._cache:
             self._cache[key] = build()
         return self._cache[key]

@@ -11,6 +11,7 @@ of the process; only a power failure can lose the most recent ones.
 """
 
 from ._base import BUSY_TIMEOUT_S
+from ._beliefs import BeliefOps
 from ._bulk import BulkReadOps
 from ._catalog import CatalogOps
 from ._edges import EdgeOps
@@ -19,7 +20,7 @@ from ._memories import MemoryOps
 __all__ = ["BUSY_TIMEOUT_S", "OmegaStore"]
 
 
-class OmegaStore(MemoryOps, CatalogOps, EdgeOps, BulkReadOps):
+class OmegaStore(MemoryOps, CatalogOps, EdgeOps, BeliefOps, BulkReadOps):
     """All entities of an omega store, with the original crate's method names.
 
     Parameters

@@ -339,15 +339,26 @@ class StoreBase:
         edge_types: list[str] | None = None,
         as_of: int | None = None,
         *,
+        valid_at: int | None = None,
+        known_at: int | None = None,
+        include_invalidated: bool = False,
         cache: bool = True,
     ) -> CausalGraph:
         """A snapshot of the causal edges for path and influence questions (see :mod:`omega_graph.graph`).
 
-        ``cache=False`` bypasses the persisted snapshot (see :class:`~omega_graph.graph.CausalGraph`).
+        By default the edges the store believes now: invalidated ones are left out unless
+        ``include_invalidated=True``. ``known_at=t``: what the store believed at ``t`` (created by
+        ``t``, not invalidated at ``t``). ``valid_at=t``: the edges whose validity window contains
+        ``t``. ``as_of=t``: created by ``t``. They compose by intersection; weights are the current
+        ones (see :mod:`omega_graph.graph.beliefs`). ``cache=False`` bypasses the persisted snapshot
+        (see :class:`~omega_graph.graph.CausalGraph`).
         """
         from ..graph import CausalGraph
 
-        return CausalGraph(self, min_weight=min_weight, edge_types=edge_types, as_of=as_of, cache=cache)
+        return CausalGraph(
+            self, min_weight=min_weight, edge_types=edge_types, as_of=as_of, valid_at=valid_at,
+            known_at=known_at, include_invalidated=include_invalidated, cache=cache,
+        )  # fmt: skip
 
     def clear_graph_cache(self) -> int:
         """Remove this store's persisted graph snapshot (a derived cache; see ``causal_graph``).

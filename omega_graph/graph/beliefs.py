@@ -1,0 +1,129 @@
+"""Beliefs on a snapshot: the edges it leaves out for their invalidation or their validity window.
+
+A snapshot reads the store's belief events (``omega_edge_events``, see
+:mod:`omega_graph.store._beliefs`) in the same read transaction as its edges, so both stand at one
+state; :class:`BeliefFilter` then says which edges the snapshot holds:
+
+- by default, the edges not invalidated: an edge whose latest invalidation or reinstatement is an
+  invalidation is left out (``include_invalidated=True`` keeps every edge);
+- ``known_at=t``: what the store believed at ``t``: an edge whose latest invalidation or reinstatement
+  at or before ``t`` is an invalidation is left out (later events do not count), and with it every
+  edge created after ``t`` (the snapshot's ``as_of`` becomes ``min(as_of, t)``);
+- ``valid_at=t``: the edges whose validity window (its latest setting) contains ``t``; an edge with
+  no window is valid at every time.
+
+The three compose by intersection with the other filters (``min_weight``, ``edge_types``,
+``as_of``). Weights are always the current ones: the weight log records changes made in place, but a
+snapshot does not rewind them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .snapshot import GraphData, hash_strings
+
+__all__ = ["BeliefFilter", "Beliefs", "apply", "read_beliefs"]
+
+_OPEN_LOW, _OPEN_HIGH = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class Beliefs:
+    """The store's belief events at one state, sorted by edge id, then as written.
+
+    ``version`` is ``(last seq, count)`` of the events table: equal versions hold equal events
+    (events are only appended, and removed with their edge).
+    """
+
+    version: tuple[int, int]
+    edge_id: np.ndarray  # object: str per event
+    event: np.ndarray  # int8: 0 validity set, 1 invalidated, 2 reinstated
+    at: np.ndarray  # int64
+    valid_from: np.ndarray  # int64, _OPEN_LOW when open
+    valid_to: np.ndarray  # int64, _OPEN_HIGH when open
+
+
+def read_beliefs(conn: object, previous: Beliefs | None = None) -> Beliefs:
+    """The belief events, in the caller's read transaction; ``previous`` when they did not change."""
+    version = tuple(conn.execute("SELECT coalesce(max(seq), 0), count(*) FROM omega_edge_events").fetchone())  # type: ignore[attr-defined]
+    if previous is not None and previous.version == version:
+        return previous
+    rows = conn.execute(  # type: ignore[attr-defined]
+        "SELECT edge_id, CASE event WHEN 'validity_set' THEN 0 WHEN 'invalidated' THEN 1 ELSE 2 END, at, "
+        f"coalesce(valid_from, {_OPEN_LOW}), coalesce(valid_to, {_OPEN_HIGH}) "
+        "FROM omega_edge_events ORDER BY edge_id, seq"
+    ).fetchall()
+    n = len(rows)
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    return Beliefs(
+        (int(version[0]), int(version[1])),
+        np.array(columns[0], dtype=object),
+        np.fromiter(columns[1], dtype=np.int8, count=n),
+        np.fromiter(columns[2], dtype=np.int64, count=n),
+        np.fromiter(columns[3], dtype=np.int64, count=n),
+        np.fromiter(columns[4], dtype=np.int64, count=n),
+    )
+
+
+def _last_of_each_edge(ids: np.ndarray) -> np.ndarray:
+    """Positions of the last event of each edge in ``ids`` (sorted by edge)."""
+    if len(ids) == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.append(ids[1:] != ids[:-1], True))
+
+
+@dataclass(frozen=True)
+class BeliefFilter:
+    """Which edges a snapshot holds, by belief (see module doc)."""
+
+    valid_at: int | None = None
+    known_at: int | None = None
+    include_invalidated: bool = False
+
+    def excluded(self, b: Beliefs) -> list[str]:
+        """The ids of the edges this filter leaves out (each once, in no particular order)."""
+        out: set[str] = set()
+        if not self.include_invalidated:
+            belief = b.event != 0
+            if self.known_at is not None:
+                belief &= b.at <= self.known_at
+            pos = np.flatnonzero(belief)
+            last = pos[_last_of_each_edge(b.edge_id[pos])]
+            out.update(b.edge_id[last[b.event[last] == 1]].tolist())
+        if self.valid_at is not None:
+            pos = np.flatnonzero(b.event == 0)
+            last = pos[_last_of_each_edge(b.edge_id[pos])]
+            t = self.valid_at
+            outside = (b.valid_from[last] > t) | (b.valid_to[last] < t)
+            out.update(b.edge_id[last[outside]].tolist())
+        return list(out)
+
+
+def apply(data: GraphData, f: BeliefFilter) -> GraphData:
+    """``data`` without the edges ``f`` leaves out (``data`` itself when it leaves none out)."""
+    b = data.beliefs
+    if b is None or b.version[1] == 0:
+        return data
+
+    def build() -> GraphData:
+        ids = f.excluded(b)
+        if not ids:
+            return data
+        wanted_hashes = np.sort(hash_strings(ids))
+        hashes = data.edge_hashes()
+        at = np.minimum(np.searchsorted(wanted_hashes, hashes), len(wanted_hashes) - 1)
+        pos = np.flatnonzero(wanted_hashes[at] == hashes)
+        wanted = set(ids)
+        found = data.edge_ids_at(pos)  # a hash match is confirmed by the id itself
+        pos = pos[np.fromiter((e in wanted for e in found), dtype=bool, count=len(found))]
+        if len(pos) == 0:
+            return data
+        keep = np.ones(data.n_edges, dtype=bool)
+        keep[pos] = False
+        return data.subset_edges(keep)
+
+    view: GraphData = data._cached(("beliefs", f, b.version), build)
+    return view
