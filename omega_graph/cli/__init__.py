@@ -108,7 +108,13 @@ def main() -> None:
     """
 
 
-from . import _commands_data, _commands_identify, _commands_query, _commands_report  # noqa: E402 - registers commands
+from . import (  # noqa: E402 - registers commands
+    _commands_beliefs,
+    _commands_data,
+    _commands_identify,
+    _commands_query,
+    _commands_report,
+)
 
 _ORDER = (
     "init",
@@ -121,6 +127,9 @@ _ORDER = (
     "cycles",
     "adjust",
     "instruments",
+    "invalidate",
+    "reinstate",
+    "history",
     "import-edges",
     "export",
     "report",
@@ -132,7 +141,7 @@ _ORDER = (
 )
 _COMMANDS = {
     c.name: c
-    for m in (_commands_data, _commands_identify, _commands_query, _commands_report)
+    for m in (_commands_beliefs, _commands_data, _commands_identify, _commands_query, _commands_report)
     for c in m.COMMANDS
 }
 for _name in sorted(_COMMANDS, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER)):

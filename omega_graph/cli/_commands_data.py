@@ -19,6 +19,7 @@ from ._commands_query import statistics_rows
 from ._common import (
     DB_ARGUMENT,
     TIMESTAMP,
+    GraphFilter,
     graph_filter_options,
     open_graph,
     open_store,
@@ -251,9 +252,7 @@ def export_command(
     out: Path,
     fmt: str | None,
     force: bool,
-    min_weight: float,
-    edge_types: tuple[str, ...],
-    as_of: int | None,
+    graph_filter: GraphFilter,
 ) -> None:
     """Export DB to OUT.
 
@@ -264,7 +263,9 @@ def export_command(
     parquet  every table to OUT/<table>.parquet, through DuckDB
     csv      every table to OUT/<table>.csv (BLOBs as hex, NULL as an empty field)
     \b
-    The graph filters (--min-weight, --edge-type, --as-of) apply to graphml and json.
+    The graph filters (--min-weight, --edge-type, --as-of, --valid-at, --known-at,
+    --include-invalidated) apply to graphml and json; as in every graph query, edges invalidated
+    now are left out unless --include-invalidated (or --known-at) says otherwise.
     """
     if fmt is None:
         fmt = {".graphml": "graphml", ".json": "json"}.get(out.suffix.lower())
@@ -272,9 +273,12 @@ def export_command(
             raise click.UsageError(
                 f"cannot tell the format from {os.fspath(out)!r}; pass --format " + "|".join(EXPORT_FORMATS)
             )
-    filtered = min_weight != 0.0 or edge_types or as_of is not None
-    if filtered and fmt in ("parquet", "csv"):
-        raise click.UsageError(f"--min-weight, --edge-type and --as-of apply to graphml and json, not {fmt}")
+    given = graph_filter.given()
+    if given and fmt in ("parquet", "csv"):
+        raise click.UsageError(
+            f"{', '.join(given)}: the graph filters apply to graphml and json, not {fmt} "
+            "(which exports every table whole); drop them or choose --format graphml|json"
+        )
     shown = os.fspath(out)
     with open_store(db) as store:
         if fmt in ("graphml", "json"):
@@ -285,7 +289,7 @@ def export_command(
             if not out.absolute().parent.is_dir():
                 raise DatabaseError(f"the directory of {shown!r} does not exist; create it first")
             _refuse_existing(out, force)
-            nodes, edges = _write_graph(open_graph(store, min_weight, edge_types, as_of), out, fmt)
+            nodes, edges = _write_graph(open_graph(store, graph_filter), out, fmt)
             click.echo(
                 f"wrote the causal graph of {os.fspath(db)} ({nodes} memories, {edges} edges) to {shown}"
             )

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..graph.adjustment import adjustment_sets_and_more
-from ._common import DB_ARGUMENT, check_memory, graph_filter_options, json_option, open_graph, open_store
+from ._common import (
+    DB_ARGUMENT,
+    GraphFilter,
+    check_memory,
+    graph_filter_options,
+    json_option,
+    open_graph,
+    open_store,
+)
 from ._output import echo_json, echo_table
 
 if TYPE_CHECKING:
@@ -93,9 +101,7 @@ def adjust_command(
     x: str,
     y: str,
     limit: int,
-    min_weight: float,
-    edge_types: tuple[str, ...],
-    as_of: int | None,
+    graph_filter: GraphFilter,
     as_json: bool,
 ) -> None:
     """The minimal adjustment sets for the causal effect of X on Y (memory ids).
@@ -112,7 +118,7 @@ def adjust_command(
     with open_store(db) as store:
         check_memory(store, x)
         check_memory(store, y)
-        graph = open_graph(store, min_weight, edge_types, as_of)
+        graph = open_graph(store, graph_filter)
         sets, truncated = adjustment_sets_and_more(graph, x, y, limit)
         reason = None if sets else no_set_reason(graph, x, y)
         zero_effect = not _x_reaches_y(graph, x, y)
@@ -146,9 +152,7 @@ def instruments_command(
     db: Path,
     x: str,
     y: str,
-    min_weight: float,
-    edge_types: tuple[str, ...],
-    as_of: int | None,
+    graph_filter: GraphFilter,
     as_json: bool,
 ) -> None:
     """The instrumental variables for the causal effect of X on Y (memory ids), sorted.
@@ -161,7 +165,7 @@ def instruments_command(
     with open_store(db) as store:
         check_memory(store, x)
         check_memory(store, y)
-        graph = open_graph(store, min_weight, edge_types, as_of)
+        graph = open_graph(store, graph_filter)
         found = graph.instruments(x, y)
     if as_json:
         echo_json({"x": x, "y": y, "instruments": found})

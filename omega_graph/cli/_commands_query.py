@@ -15,6 +15,7 @@ import click
 from ..errors import NoPathError
 from ._common import (
     DB_ARGUMENT,
+    GraphFilter,
     check_memory,
     graph_filter_options,
     json_option,
@@ -134,9 +135,7 @@ def path_command(
     dst: str,
     shortest: bool,
     time_respecting: bool,
-    min_weight: float,
-    edge_types: tuple[str, ...],
-    as_of: int | None,
+    graph_filter: GraphFilter,
     as_json: bool,
 ) -> None:
     """The strongest causal path from SRC to DST (memory ids).
@@ -149,7 +148,7 @@ def path_command(
     with open_store(db) as store:
         check_memory(store, src)
         check_memory(store, dst)
-        graph = open_graph(store, min_weight, edge_types, as_of)
+        graph = open_graph(store, graph_filter)
         try:
             if shortest:
                 path, kind = graph.shortest_path(src, dst), "shortest"
@@ -183,9 +182,7 @@ def top_paths_command(
     dst: str,
     k: int,
     max_length: int | None,
-    min_weight: float,
-    edge_types: tuple[str, ...],
-    as_of: int | None,
+    graph_filter: GraphFilter,
     as_json: bool,
 ) -> None:
     """The K strongest simple causal paths from SRC to DST, best first.
@@ -195,7 +192,7 @@ def top_paths_command(
     with open_store(db) as store:
         check_memory(store, src)
         check_memory(store, dst)
-        graph = open_graph(store, min_weight, edge_types, as_of)
+        graph = open_graph(store, graph_filter)
         try:
             paths = list(graph.top_paths(src, dst, k=k, max_length=max_length))
             if not paths:
@@ -246,14 +243,12 @@ def _lineage_command(direction: str) -> click.Command:
         max_depth: int | None,
         min_strength: float,
         limit: int,
-        min_weight: float,
-        edge_types: tuple[str, ...],
-        as_of: int | None,
+        graph_filter: GraphFilter,
         as_json: bool,
     ) -> None:
         with open_store(db) as store:
             check_memory(store, memory_id)
-            graph = open_graph(store, min_weight, edge_types, as_of)
+            graph = open_graph(store, graph_filter)
             query = graph.causes if direction == "causes" else graph.effects
             frame = query(memory_id, max_depth=max_depth, min_strength=min_strength)
         total = len(frame)
@@ -318,9 +313,7 @@ def influence_command(
     alpha: float,
     tol: float,
     personalize: tuple[str, ...],
-    min_weight: float,
-    edge_types: tuple[str, ...],
-    as_of: int | None,
+    graph_filter: GraphFilter,
     as_json: bool,
 ) -> None:
     """Influence ranking: weighted PageRank over the causal edges.
@@ -335,7 +328,7 @@ def influence_command(
     with open_store(db) as store:
         for memory_id in personalize:
             check_memory(store, memory_id)
-        graph = open_graph(store, min_weight, edge_types, as_of)
+        graph = open_graph(store, graph_filter)
         personalization = {m: 1.0 for m in personalize} or None
         frame = graph.influence(personalization=personalization, reverse=reverse, alpha=alpha, tol=tol)
     frame = frame.sort_values(["rank", "memory_id"], kind="stable")
@@ -368,9 +361,7 @@ def influence_command(
 def cycles_command(
     db: Path,
     limit: int,
-    min_weight: float,
-    edge_types: tuple[str, ...],
-    as_of: int | None,
+    graph_filter: GraphFilter,
     as_json: bool,
 ) -> None:
     """Whether the causal graph is a DAG, and if not, some of its cycles.
@@ -379,7 +370,7 @@ def cycles_command(
     object with is_dag, cycles (lists of ids) and truncated (more cycles exist than were listed).
     """
     with open_store(db) as store:
-        graph = open_graph(store, min_weight, edge_types, as_of)
+        graph = open_graph(store, graph_filter)
         is_dag = bool(graph.is_dag())
         found = [] if is_dag else [list(c) for c in graph.find_cycles(limit=limit + 1)]
     cycles, truncated = found[:limit], len(found) > limit
