@@ -58,6 +58,7 @@ def main() -> None:
 
     source = synthetic_store(args.memories, args.edges)
     path = WORK / f"beliefs_{source.name}"
+    remove(path)
     shutil.copyfile(source, path)  # a fresh copy each run: the invalidations below change it
     with OmegaStore(path) as store:
         conn = store.connection
@@ -104,7 +105,13 @@ def main() -> None:
             f"edge_history: median {np.median(times) * 1e3:.2f} ms, max {max(times) * 1e3:.2f} ms "
             "(target < 10 ms)"
         )
-    path.unlink()
+    remove(path)
+
+
+def remove(path: Path) -> None:
+    """The store file and its WAL and shared-memory files (a stale WAL would corrupt a new copy)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -116,12 +116,18 @@ class BeliefOps(StoreBase):
     # ----- valid time ---------------------------------------------------------------------------
     @db_errors
     def set_edge_validity(
-        self, edge_id: str, valid_from: int | None = None, valid_to: int | None = None
+        self,
+        edge_id: str,
+        valid_from: int | None = None,
+        valid_to: int | None = None,
+        *,
+        at: int | None = None,
     ) -> None:
         """State when the causal relation holds in the world: ``[valid_from, valid_to]``, inclusive.
 
         ``None`` leaves that end open. The latest setting counts; earlier ones stay in
-        :meth:`edge_history`.
+        :meth:`edge_history`, dated ``at`` (when it was stated; default now, e.g. a past date when
+        back-filling a history).
 
         Examples
         --------
@@ -141,8 +147,9 @@ class BeliefOps(StoreBase):
         if lo is not None and hi is not None and hi < lo:
             raise ValidationError(entity, "valid_to", hi, f"a time at or after valid_from ({lo})")
         now = int(time.time())
+        when = now if at is None else check_time(entity, "at", at)
         with self.transaction():
-            self._conn.execute(_INSERT_EVENT, (edge_id, "validity_set", now, now, None, None, lo, hi))
+            self._conn.execute(_INSERT_EVENT, (edge_id, "validity_set", when, now, None, None, lo, hi))
 
     # ----- transaction time ---------------------------------------------------------------------
     @db_errors
@@ -271,11 +278,14 @@ class BeliefOps(StoreBase):
         memory_id: str | None = None,
         reflexion_id: str | None = None,
         note: str | None = None,
+        *,
+        at: int | None = None,
     ) -> None:
         """Link an edge to a memory or a reflexion episode that supports it, with an optional note.
 
         At least one of the three. The memory and the episode must exist
         (:class:`~omega_graph.errors.NotFoundError`); the link goes when either is deleted, or the edge.
+        ``at``: when the evidence was added (default now).
         """
         edge_id = self._require_edge(edge_id)
         entity = _edge_entity(edge_id)
@@ -290,13 +300,14 @@ class BeliefOps(StoreBase):
             if self._conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (value,)).fetchone() is None:
                 raise NotFoundError(kind, value, f"store it before citing it as evidence for {entity}")
         note = _text_or_none(entity, "note", note)
+        when = int(time.time()) if at is None else check_time(entity, "at", at)
         if memory_id is None and reflexion_id is None and note is None:
             raise ValidationError(entity, "evidence", None, "a memory_id, a reflexion_id or a note")
         with self.transaction():
             self._conn.execute(
                 "INSERT INTO omega_edge_evidence (edge_id, memory_id, reflexion_id, note, added_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (edge_id, memory_id, reflexion_id, note, int(time.time())),
+                (edge_id, memory_id, reflexion_id, note, when),
             )
 
     @db_errors
@@ -310,8 +321,15 @@ class BeliefOps(StoreBase):
             "ORDER BY added_at, seq",
             (edge_id,),
         ).fetchall()
-        frame = pd.DataFrame(rows, columns=["memory_id", "reflexion_id", "note", "added_at"])
-        return frame.astype({"added_at": "int64"})
+        columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+        return pd.DataFrame(
+            {
+                "memory_id": pd.Series(columns[0], dtype=object),  # None where absent, in every column
+                "reflexion_id": pd.Series(columns[1], dtype=object),
+                "note": pd.Series(columns[2], dtype=object),
+                "added_at": pd.Series(columns[3], dtype="int64"),
+            }
+        )
 
     @db_errors
     def edge_history(self, edge_id: str) -> pd.DataFrame:
