@@ -70,12 +70,17 @@ class MoralGraph:
         return out
 
     def component(
-        self, start: np.ndarray, avoid: np.ndarray, through: np.ndarray | None = None
+        self,
+        start: np.ndarray,
+        avoid: np.ndarray,
+        through: np.ndarray | None = None,
+        grow_from: np.ndarray | None = None,
     ) -> np.ndarray:
         """Mask of the nodes reached from the ``start`` mask, never entering ``avoid`` nodes, and
-        entering only ``through`` nodes when given."""
+        entering only ``through`` nodes when given. ``grow_from``: the only ``start`` nodes whose
+        neighbours need a look (the others' are known to be in ``start`` or ``avoid``)."""
         seen = start.copy()
-        frontier = np.flatnonzero(start)
+        frontier = np.flatnonzero(start if grow_from is None else grow_from)
         while len(frontier):
             pos, _ = expand(self.indptr, frontier)
             nxt = self.nbr[pos]
@@ -248,23 +253,30 @@ def minimal_adjustment_set(data: GraphData, x: object, y: object) -> frozenset[s
 
 
 # ----- every minimal set -----------------------------------------------------------------------------
-def _nearest(h: MoralGraph, side: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The minimal separator nearest ``side`` with ``side`` on x's side and ``off`` not on it.
+def _nearest(
+    h: MoralGraph, c: np.ndarray, z: np.ndarray, v: int, off: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The minimal separator nearest ``c`` plus ``v``, with them on x's side and ``off`` not on it.
 
-    Returns ``(C, Z)`` (x's full component and the separator, masks) or None when no minimal
-    separator has ``side`` within and ``off`` outside x's component.
+    ``c`` is x's full component of a separator found before and ``z`` that separator (``v`` one of
+    its members); the root is ``c`` and ``z`` empty, ``v`` x itself. Returns ``(C, Z)`` (x's full
+    component and the separator, masks), or None when no minimal separator has ``c`` and ``v``
+    within and ``off`` outside x's component. Incremental: x's side grows from ``c`` (its
+    neighbours are ``z``), so the work is what changes, and the search from y's side.
     """
-    # nodes that cannot be in a separator and touch x's side are on it
-    closed = h.component(side, np.zeros(h.size, dtype=bool), through=~h.allowed | side)
-    if closed[h.t] or (closed & off).any():
+    start = _single(h, v)
+    grown = h.component(start, c, through=~h.allowed | start)  # what cannot separate joins x's side
+    if grown[h.t]:
         return None
-    around = h.neighbours(closed) & ~closed
+    closed = c | grown
+    around = (z & ~grown) | (h.neighbours(grown) & ~closed)
     y_side = h.component(_single(h, h.t), closed | around)
-    z = h.neighbours(y_side) & around
-    c = h.component(_single(h, h.s), z)
-    if (c & off).any():
+    z_new = h.neighbours(y_side) & around
+    joining = around & ~z_new  # touches x's side but no longer separates: x's side grows from it
+    x_side = h.component(closed | joining, z_new, grow_from=joining)
+    if (x_side & off).any():
         return None
-    return c, z
+    return x_side, z_new
 
 
 def _single(h: MoralGraph, v: int) -> np.ndarray:
@@ -287,29 +299,28 @@ def adjustment_sets(data: GraphData, x: object, y: object, limit: object = 100) 
     h = moral_graph(data, i, j, method)
     if _blocked(h):
         return []
-    heap: list[tuple[int, tuple[int, ...], int, np.ndarray, np.ndarray]] = []
+    heap: list[tuple[int, tuple[int, ...], int, np.ndarray, np.ndarray, np.ndarray]] = []
     tie = itertools.count()
 
-    def push(side: np.ndarray, off: np.ndarray) -> None:
-        found = _nearest(h, side, off)
+    def push(c: np.ndarray, z: np.ndarray, v: int, off: np.ndarray) -> None:
+        found = _nearest(h, c, z, v, off)
         if found is not None:
             c, z = found
             members = tuple(np.flatnonzero(z).tolist())
-            heapq.heappush(heap, (len(members), members, next(tie), c, off))
+            heapq.heappush(heap, (len(members), members, next(tie), c, z, off))
 
     out: list[tuple[int, ...]] = []
     by_size = lambda s: (len(s), s)  # noqa: E731
-    push(_single(h, h.s), np.zeros(h.size, dtype=bool))
+    nothing = np.zeros(h.size, dtype=bool)
+    push(nothing, nothing, h.s, nothing)
     while heap and len(out) < cap:
-        _, members, _, c, off = heapq.heappop(heap)
+        _, members, _, c, z, off = heapq.heappop(heap)
         out.append(members)
         off = off.copy()
         for v in members:
             if off[v]:
                 continue
-            side = c.copy()
-            side[v] = True
-            push(side, off.copy())
+            push(c, z, v, off.copy())
             off[v] = True
     if heap:
         best = tuple(_minimum_cut(h).tolist())
