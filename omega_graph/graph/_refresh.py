@@ -78,7 +78,7 @@ def refresh(
     known = () if fresh else data.bad_values
     with source.read() as conn:
         state = read_state(conn)
-        beliefs = read_beliefs(conn, data.beliefs)  # at the state the edges are read at
+        beliefs = read_beliefs(conn, state, data.beliefs)  # at the state the edges are read at
         edges_now = conn.execute("SELECT count(*) FROM causal_edges").fetchone()[0] if verify else None
         old = data.state
         same_last = old.memory_max_rowid == 0 or _id_at(conn, old.memory_max_rowid) == _id_at_snapshot(data)

@@ -19,11 +19,12 @@ snapshot does not rewind them.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
 
-from .snapshot import GraphData, hash_strings
+from .snapshot import GraphData, SnapshotState
 
 __all__ = ["BeliefFilter", "Beliefs", "apply", "read_beliefs"]
 
@@ -34,37 +35,44 @@ _OPEN_LOW, _OPEN_HIGH = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 class Beliefs:
     """The store's belief events at one state, sorted by edge id, then as written.
 
-    ``version`` is ``(last seq, count)`` of the events table: equal versions hold equal events
-    (events are only appended, and removed with their edge).
+    ``version`` is ``(last seq, count)`` of the events table and the edges' position (largest rowid,
+    last edge log entry): equal versions hold equal events on the same edge rows (events are only
+    appended, and removed with their edge; an edge re-stored by ``INSERT OR REPLACE`` gets a new
+    rowid). ``rowid`` is each event's edge's rowid at that state: the snapshot's ``erowid``.
     """
 
-    version: tuple[int, int]
+    version: tuple[int, int, int, int]
     edge_id: np.ndarray  # object: str per event
+    rowid: np.ndarray  # int64: the edge's rowid (-1: no such edge)
     event: np.ndarray  # int8: 0 validity set, 1 invalidated, 2 reinstated
     at: np.ndarray  # int64
     valid_from: np.ndarray  # int64, _OPEN_LOW when open
     valid_to: np.ndarray  # int64, _OPEN_HIGH when open
 
 
-def read_beliefs(conn: object, previous: Beliefs | None = None) -> Beliefs:
-    """The belief events, in the caller's read transaction; ``previous`` when they did not change."""
-    version = tuple(conn.execute("SELECT coalesce(max(seq), 0), count(*) FROM omega_edge_events").fetchone())  # type: ignore[attr-defined]
+def read_beliefs(conn: sqlite3.Connection, state: SnapshotState, previous: Beliefs | None = None) -> Beliefs:
+    """The belief events at ``state``, in the caller's read transaction (the one ``state`` was read
+    in); ``previous`` when they and the edges' rows did not change."""
+    seq, count = conn.execute("SELECT coalesce(max(seq), 0), count(*) FROM omega_edge_events").fetchone()
+    version = (int(seq), int(count), state.edge_max_rowid, state.log_seq)
     if previous is not None and previous.version == version:
         return previous
-    rows = conn.execute(  # type: ignore[attr-defined]
-        "SELECT edge_id, CASE event WHEN 'validity_set' THEN 0 WHEN 'invalidated' THEN 1 ELSE 2 END, at, "
-        f"coalesce(valid_from, {_OPEN_LOW}), coalesce(valid_to, {_OPEN_HIGH}) "
-        "FROM omega_edge_events ORDER BY edge_id, seq"
+    rows = conn.execute(
+        "SELECT v.edge_id, coalesce(e.rowid, -1), "
+        "CASE v.event WHEN 'validity_set' THEN 0 WHEN 'invalidated' THEN 1 ELSE 2 END, v.at, "
+        f"coalesce(v.valid_from, {_OPEN_LOW}), coalesce(v.valid_to, {_OPEN_HIGH}) "
+        "FROM omega_edge_events v LEFT JOIN causal_edges e ON e.id = v.edge_id ORDER BY v.edge_id, v.seq"
     ).fetchall()
     n = len(rows)
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), (), ()]
     return Beliefs(
-        (int(version[0]), int(version[1])),
+        version,
         np.array(columns[0], dtype=object),
-        np.fromiter(columns[1], dtype=np.int8, count=n),
-        np.fromiter(columns[2], dtype=np.int64, count=n),
+        np.fromiter(columns[1], dtype=np.int64, count=n),
+        np.fromiter(columns[2], dtype=np.int8, count=n),
         np.fromiter(columns[3], dtype=np.int64, count=n),
         np.fromiter(columns[4], dtype=np.int64, count=n),
+        np.fromiter(columns[5], dtype=np.int64, count=n),
     )
 
 
@@ -83,23 +91,22 @@ class BeliefFilter:
     known_at: int | None = None
     include_invalidated: bool = False
 
-    def excluded(self, b: Beliefs) -> list[str]:
-        """The ids of the edges this filter leaves out (each once, in no particular order)."""
-        out: set[str] = set()
+    def excluded(self, b: Beliefs) -> np.ndarray:
+        """Positions (into ``b``'s events) of one event of each edge this filter leaves out."""
+        out = []
         if not self.include_invalidated:
             belief = b.event != 0
             if self.known_at is not None:
                 belief &= b.at <= self.known_at
             pos = np.flatnonzero(belief)
             last = pos[_last_of_each_edge(b.edge_id[pos])]
-            out.update(b.edge_id[last[b.event[last] == 1]].tolist())
+            out.append(last[b.event[last] == 1])
         if self.valid_at is not None:
             pos = np.flatnonzero(b.event == 0)
             last = pos[_last_of_each_edge(b.edge_id[pos])]
             t = self.valid_at
-            outside = (b.valid_from[last] > t) | (b.valid_to[last] < t)
-            out.update(b.edge_id[last[outside]].tolist())
-        return list(out)
+            out.append(last[(b.valid_from[last] > t) | (b.valid_to[last] < t)])
+        return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
 
 
 def apply(data: GraphData, f: BeliefFilter) -> GraphData:
@@ -109,21 +116,14 @@ def apply(data: GraphData, f: BeliefFilter) -> GraphData:
         return data
 
     def build() -> GraphData:
-        ids = f.excluded(b)
-        if not ids:
+        rowids = b.rowid[f.excluded(b)]
+        rowids = rowids[rowids >= 0]
+        if len(rowids) == 0 or data.n_edges == 0:
             return data
-        wanted_hashes = np.sort(hash_strings(ids))
-        hashes = data.edge_hashes()
-        at = np.minimum(np.searchsorted(wanted_hashes, hashes), len(wanted_hashes) - 1)
-        pos = np.flatnonzero(wanted_hashes[at] == hashes)
-        wanted = set(ids)
-        found = data.edge_ids_at(pos)  # a hash match is confirmed by the id itself
-        pos = pos[np.fromiter((e in wanted for e in found), dtype=bool, count=len(found))]
-        if len(pos) == 0:
-            return data
-        keep = np.ones(data.n_edges, dtype=bool)
-        keep[pos] = False
-        return data.subset_edges(keep)
+        gone = np.zeros(int(max(rowids.max(), data.erowid.max())) + 1, dtype=bool)
+        gone[rowids] = True  # rowids at the snapshot's state: exactly its edges' erowid
+        keep = ~gone[data.erowid]
+        return data if keep.all() else data.subset_edges(keep)
 
     view: GraphData = data._cached(("beliefs", f, b.version), build)
     return view

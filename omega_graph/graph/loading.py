@@ -271,7 +271,7 @@ def load_sqlite(conn: sqlite3.Connection, filters: Filters) -> GraphData:
     rows = conn.execute(f"SELECT {EDGE_COLS} FROM causal_edges e WHERE {where}", params).fetchall()
     data = GraphData.from_rows(nodes, rows, state)
     data.loader = "sqlite3"
-    data.beliefs = read_beliefs(conn)
+    data.beliefs = read_beliefs(conn, state)
     return data
 
 
