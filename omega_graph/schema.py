@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from .errors import SchemaError
 
 __all__ = [
+    "BELIEF_TABLES",
     "CRATE_TABLES",
     "IDENTITY_SQL",
     "LOG_TRIGGERS",
@@ -298,6 +299,8 @@ CREATE TRIGGER IF NOT EXISTS omega_edge_evidence_reflexion_delete AFTER DELETE O
 END;
 """
 
+#: The side tables of migration 5 (beliefs about edges), which statistics read besides the crate's.
+BELIEF_TABLES = ("omega_edge_events", "omega_edge_evidence", "omega_edge_weight_log")
 #: The store's identity (one row; see omega_store_identity).
 IDENTITY_SQL = "SELECT identity FROM omega_store_identity WHERE id = 1"
 #: The triggers that feed the change logs: without them, writes bypass the logs.

@@ -161,6 +161,54 @@ def test_activity_frame_regroups_a_daily_frame(freq: str) -> None:
         assert (df["period"].dt.day == 1).all()
 
 
+@pytest.fixture
+def churn_store(tmp_path: Path) -> OmegaStore:
+    """Edges over 300 days, some invalidated and reinstated (at times of their own)."""
+    t0 = 1_764_000_000
+    store = OmegaStore(tmp_path / "churn.db")
+    store.store_memories(StoredMemory(m, m, 1, 0.5, None, t0, t0) for m in "abc")
+    store.store_causal_edges(StoredCausalEdge(f"e{k}", "abc"[k % 3], "abc"[(k + 1) % 3], 0.5, "causes",
+                                              t0 + 30 * k * 86_400) for k in range(11))  # fmt: skip
+    store.invalidate_causal_edges(["e1", "e2", "e3"], at=t0 + 100 * 86_400, reason="redeploy")
+    store.reinstate_causal_edge("e2", at=t0 + 200 * 86_400)
+    store.invalidate_causal_edge("e2", at=t0 + 290 * 86_400)
+    yield store
+    store.close()
+
+
+def test_edge_churn_shows_every_event(churn_store: OmegaStore) -> None:
+    conn = sqlite3.connect(churn_store.path)
+    events = Counter(e for (e,) in conn.execute("SELECT event FROM omega_edge_events"))
+    edges = conn.execute("SELECT count(*) FROM causal_edges").fetchone()[0]
+    conn.close()
+    fig = plots.edge_churn(churn_store)
+    top, bottom = fig.axes
+    sums = {line.get_label(): sum(line.get_ydata()) for ax in fig.axes for line in ax.get_lines()}
+    assert sums == {
+        "created": edges,
+        "invalidated": events["invalidated"],
+        "reinstated": events["reinstated"],
+    }
+    assert [line.get_label() for line in top.get_lines()] == ["created"]
+    # 300 days: weeks
+    assert top.get_title(loc="left") == "Causal edges created, invalidated and reinstated per week"
+    # every week from Monday 2025-11-24 to the one holding 2026-09-20 (day 300), empty weeks at 0
+    assert len(bottom.get_lines()[0].get_xdata()) == 43
+
+
+@pytest.mark.parametrize("freq", ["day", "week", "month", "year"])
+def test_edge_churn_from_a_frame_and_into_an_axes(churn_store: OmegaStore, freq: str) -> None:
+    with churn_store.analytics() as a:
+        frame = a.edge_churn("day")
+    fig = plots.OmegaFigure(figsize=(8, 3))
+    ax = fig.subplots()
+    assert plots.edge_churn(frame, freq=freq, ax=ax) is fig
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert sorted(lines) == ["created", "invalidated", "reinstated"]
+    assert [sum(lines[c].get_ydata()) for c in ("created", "invalidated", "reinstated")] == [11, 4, 1]
+    assert ax.get_title(loc="left").endswith(f"per {freq}")
+
+
 def test_influence_ranking_shows_the_top_by_pagerank(sample: OmegaStore, reference: nx.MultiDiGraph) -> None:
     simple = nx.DiGraph()
     simple.add_nodes_from(reference)
@@ -290,6 +338,7 @@ def test_causal_neighbourhood_bad_input(sample: OmegaStore, kwargs: dict, error:
         (plots.degree_distribution, "no causal edges"),
         (plots.edge_type_summary, "no causal edges"),
         (plots.activity_timeline, "no timestamped records"),
+        (plots.edge_churn, "no causal edges"),
         (plots.influence_ranking, "no causal edges"),
     ],
 )
@@ -306,6 +355,7 @@ def test_empty_store_gives_a_labelled_empty_figure(mem_store: OmegaStore, functi
         plots.importance_histogram,
         plots.edge_type_summary,
         plots.activity_timeline,
+        plots.edge_churn,
         plots.influence_ranking,
         plots.degree_distribution,
     ],  # fmt: skip
@@ -322,7 +372,8 @@ def test_dataframe_missing_columns_is_named() -> None:
 
 @pytest.mark.parametrize(("function", "kwargs"), [(plots.importance_histogram, {"bins": 0}),
                                                    (plots.influence_ranking, {"top": 0}),
-                                                   (plots.activity_timeline, {"freq": "fortnight"})])  # fmt: skip
+                                                   (plots.activity_timeline, {"freq": "fortnight"}),
+                                                   (plots.edge_churn, {"freq": "hour"})])  # fmt: skip
 def test_bad_parameters(sample: OmegaStore, function, kwargs: dict) -> None:
     with pytest.raises(ValidationError, match=next(iter(kwargs))):
         function(sample, **kwargs)
@@ -376,7 +427,7 @@ def test_plots_need_no_pyplot_and_import_omega_graph_stays_light() -> None:
         "from omega_graph.sample import build_sample_store\n"
         "s = build_sample_store(None)\n"
         "for f in (plots.tier_distribution, plots.importance_histogram, plots.degree_distribution,\n"
-        "          plots.edge_type_summary, plots.activity_timeline, plots.influence_ranking):\n"
+        "          plots.edge_type_summary, plots.activity_timeline, plots.edge_churn, plots.influence_ranking):\n"
         "    plots.png_bytes(f(s))\n"
         "plots.png_bytes(plots.causal_neighbourhood(s, 'asia:lung', 2))\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"

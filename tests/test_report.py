@@ -8,6 +8,8 @@ fresh snapshot, networkx's d-separation (Pearl's back-door criterion) and a brut
 from __future__ import annotations
 
 import base64
+import dataclasses
+import html as htmllib
 import itertools
 import math
 import re
@@ -21,6 +23,7 @@ import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_analytics_beliefs import ref_changes
 from test_graph_identification import back_door_graph, dags, digraph, graph_of, ref_valid
 from test_graph_reference import fill_store, read_network
 
@@ -246,7 +249,8 @@ def test_in_memory_store(tmp_path: Path) -> None:
         report = build_report(store)
     assert [s.id for s in report.sections] == [sid for sid, _ in SECTIONS]
     assert report.source == "in-memory store"
-    assert all(not s.empty for s in report.sections)
+    # the sample holds published networks, with no belief history: that section says so
+    assert [s.id for s in report.sections if s.empty] == ["beliefs"]
 
 
 @pytest.mark.parametrize("name", ["omega-rust-asia.db", "omega-rust-sachs_cdt_consensus.db"])
@@ -557,3 +561,140 @@ def test_adjustment_cells_match_brute_force(
     g = graph_of(nodes, edges)
     x, y = data.draw(st.permutations(nodes))[:2]
     assert adjustment_cells(g, x, y) == _brute_force_cells(digraph(g), x, y)
+
+
+# ----- how the causal beliefs changed (issue 13) ---------------------------------------------------------
+def _belief_history(store: OmegaStore) -> None:
+    """Invalidations (one by one and in bulk), a reinstatement, validity windows and weight updates."""
+    edges = sorted(store.iter_causal_edges(), key=lambda e: e.id)
+    t = max(e.created_at for e in edges)  # a belief is withdrawn after the edge was created
+    store.invalidate_causal_edge(edges[0].id, at=t + 2 * 86_400, reason="refuted by a later episode")
+    store.reinstate_causal_edge(edges[0].id, at=t + 6 * 86_400, reason="seen again | after the redeploy")
+    store.invalidate_causal_edge(edges[0].id, at=t + 9 * 86_400)
+    store.invalidate_causal_edges(
+        [e.id for e in edges[1:6]], at=t + 4 * 86_400, reason="stale after redeploy"
+    )
+    for e in edges[6:9]:
+        store.set_edge_validity(e.id, valid_from=t, valid_to=t + 30 * 86_400)
+    for w in (0.11, 0.22):
+        store.store_causal_edge(dataclasses.replace(edges[9], weight=w))
+
+
+@pytest.fixture(scope="module")
+def belief_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("beliefs") / "sample.db"
+    with build_sample_store(path) as store:
+        _belief_history(store)
+    return path
+
+
+def _section_html(html: str, sid: str) -> str:
+    return re.search(rf'<section id="{sid}".*?</section>', html, flags=re.DOTALL).group(0)
+
+
+def _html_table(section: str, caption: str) -> list[list[str]]:
+    table = re.search(rf"<caption>{re.escape(caption)}</caption>.*?<tbody>(.*?)</tbody>", section, re.DOTALL)
+    return [[htmllib.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table.group(1))]  # fmt: skip
+
+
+def test_beliefs_section_shows_the_most_revised_edges(belief_path: Path, tmp_path: Path) -> None:
+    top = ReportOptions().top
+    want = ref_changes(belief_path, top)  # (edge, changes, last reason) from the file's rows
+    assert len(want) == top and {n for _, n, _ in want} >= {3, 2, 1}
+    with OmegaStore(belief_path) as store:
+        files = write_report(store, tmp_path / "out")
+    ids = [sid for sid, _ in SECTIONS]
+    assert ids.index("beliefs") == ids.index("chains-influence") + 1  # right after the graph sections
+    md = files.markdown.read_text(encoding="utf-8")
+    rows = md_table(md, "Most revised edges")
+    assert [(r["edge"], int(r["changes"]), r["last reason"]) for r in rows] == [
+        (e, n, "—" if r is None else r) for e, n, r in want
+    ]
+    html = files.html.read_text(encoding="utf-8")
+    section = _section_html(html, "beliefs")
+    assert "How the causal beliefs changed</h2>" in section and '<p class="empty">' not in section
+    cells = _html_table(section, "Most revised edges")
+    assert [(c[0], int(c[4]), c[5]) for c in cells] == [(e, n, "—" if r is None else r) for e, n, r in want]
+    conn = sqlite3.connect(belief_path)
+    state = dict(
+        conn.execute(
+            "SELECT edge_id, event FROM omega_edge_events WHERE event IN ('invalidated', 'reinstated') ORDER BY seq"
+        ).fetchall()
+    )  # the last one per edge wins
+    ends = {
+        i: f"{u} → {v}" for i, u, v in conn.execute("SELECT id, from_memory, to_memory FROM causal_edges")
+    }
+    conn.close()
+    assert [c[3] for c in cells] == ["no" if state.get(c[0]) == "invalidated" else "yes" for c in cells]
+    assert [c[1] for c in cells] == [ends[c[0]] for c in cells]
+    assert 'id="fig-edge_churn"' in section
+    assert "edge_churn" in [p.stem for p in files.figures]
+
+
+def test_beliefs_section_facts_match_the_file(belief_path: Path, tmp_path: Path) -> None:
+    with OmegaStore(belief_path) as store:
+        md = write_report(store, tmp_path / "out").markdown.read_text(encoding="utf-8")
+    conn = sqlite3.connect(belief_path)
+    events = dict(conn.execute("SELECT event, count(*) FROM omega_edge_events GROUP BY event").fetchall())
+    weights = conn.execute("SELECT count(*) FROM omega_edge_weight_log").fetchone()[0]
+    latest = conn.execute(
+        "SELECT edge_id, event FROM omega_edge_events WHERE event IN ('invalidated', 'reinstated') ORDER BY seq"
+    ).fetchall()
+    conn.close()
+    state = dict(latest)  # the last one per edge wins
+    facts = md_facts(md)
+    assert facts["Invalidations"] == str(events["invalidated"]) == "7"
+    assert facts["Reinstatements"] == str(events["reinstated"]) == "1"
+    assert facts["Validity windows set"] == str(events["validity_set"]) == "3"
+    assert facts["Weight changes"] == str(weights) == "2"
+    assert facts["Invalidated now"] == str(sum(v == "invalidated" for v in state.values())) == "6"
+    assert facts["Edges revised"] == str(len(ref_changes(belief_path, 10**6))) == "10"
+
+
+def test_beliefs_section_is_capped(belief_path: Path, tmp_path: Path) -> None:
+    with OmegaStore(belief_path) as store:
+        md = write_report(store, tmp_path / "out", options=ReportOptions(top=3)).markdown.read_text("utf-8")
+    rows = md_table(md, "Most revised edges")
+    assert [(r["edge"], int(r["changes"])) for r in rows] == [
+        (e, n) for e, n, _ in ref_changes(belief_path, 3)
+    ]
+    assert "Top 3 of 10 revised edges." in md
+
+
+@pytest.mark.parametrize("kind", ["file", "memory"])
+def test_beliefs_section_says_no_data_without_changes(tmp_path: Path, kind: str) -> None:
+    with build_sample_store(tmp_path / "plain.db" if kind == "file" else None) as store:
+        report = build_report(store)
+    section = next(s for s in report.sections if s.id == "beliefs")
+    assert section.empty is not None and section.empty.startswith("No data")
+    assert section.figures == []
+
+
+def test_beliefs_no_data_in_html_and_markdown(sample_report: ReportFiles) -> None:
+    """The sample store has edges but no invalidation, reinstatement, validity or weight change."""
+    md = sample_report.markdown.read_text(encoding="utf-8")
+    start = md.index('<a id="beliefs"></a>')
+    part = md[start : md.index("<a id=", start + 1)]
+    assert "## 5. How the causal beliefs changed" in part
+    assert (
+        "_No data: no causal edge was invalidated, reinstated, given a validity window or re-weighted._"
+        in part
+    )
+    section = _section_html(sample_report.html.read_text(encoding="utf-8"), "beliefs")
+    assert '<p class="empty">No data: no causal edge was invalidated' in section
+    assert "<table" not in section and "<img" not in section
+
+
+def test_beliefs_section_of_an_in_memory_store() -> None:
+    """Read through the in-memory store's snapshot: the most revised edge is the first one (3 changes)."""
+    with build_sample_store(None) as store:
+        _belief_history(store)
+        first = min(e.id for e in store.iter_causal_edges())
+        report = build_report(store)
+    section = next(s for s in report.sections if s.id == "beliefs")
+    assert section.empty is None
+    table = next(b for b in section.blocks if isinstance(b, Table))
+    assert table.columns == ["edge", "cause → effect", "weight", "believed now", "changes", "last reason"]
+    assert table.rows[0][0] == first and table.rows[0][4] == "3"
+    assert table.rows[0][3] == "no" and table.rows[0][5] == "—"  # its latest invalidation gave no reason

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import DatabaseError, NotFoundError, SchemaError
-from ..schema import CRATE_TABLES
+from ..schema import BELIEF_TABLES, CRATE_TABLES
 
 __all__ = ["Snapshot", "check_source_file", "open_in_process"]
 
@@ -152,17 +152,21 @@ class Snapshot:
         return target
 
     def _copy_tables(self, target: str) -> int:
-        """Copy the seven crate tables into ``target`` inside one read transaction of the source."""
+        """Copy the seven crate tables, and the belief side tables when the store has them (a file the
+        crate wrote and omega-graph never opened does not), into ``target`` inside one read
+        transaction of the source."""
         watch = self._watch
         assert watch is not None
         watch.execute("ATTACH ? AS snap", (f"{Path(target).as_uri()}?mode=rwc",))
         try:
             watch.execute("BEGIN")
             try:
-                for table in CRATE_TABLES:
+                for table in (*CRATE_TABLES, *BELIEF_TABLES):
                     row = watch.execute(
                         "SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,)
                     ).fetchone()
+                    if row is None and table in BELIEF_TABLES:
+                        continue
                     if row is None:
                         raise SchemaError(f"the store has no table {table!r}; it is not an omega store")
                     ddl = _CREATE_TABLE.sub(f'CREATE TABLE snap."{table}"', row[0], count=1)

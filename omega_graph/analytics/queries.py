@@ -19,7 +19,11 @@ from __future__ import annotations
 __all__ = [
     "ACTIVITY",
     "ARCHITECTURE_SUMMARY",
+    "BELIEF_CHANGES",
+    "BELIEF_TABLES",
+    "BELIEF_TABLES_PRESENT",
     "DEGREE_TABLE",
+    "EDGE_CHURN",
     "EDGE_TYPE_SUMMARY",
     "IMPORTANCE_HISTOGRAM",
     "INTELLIGENCE_SUMMARY",
@@ -192,17 +196,27 @@ GROUP BY outcome
 ORDER BY episodes DESC, outcome NULLS LAST
 """
 
+#: The bounds of a usable time: Unix seconds within years 1..9999 (``date_trunc`` needs them).
+_USABLE = "BETWEEN -62135596800 AND 253402300799"
+
+
+def _period(column: str) -> str:
+    """The period (start, naive UTC timestamp) of the Unix seconds in ``column``: the bucketing
+    rule of every per-period statistic; ``{part}`` is a whitelisted date_trunc part."""
+    return "date_trunc('{part}', make_timestamp(" + column + " * 1000000))"
+
+
 #: ``{part}`` is a whitelisted date_trunc part. Timestamps outside years 1..9999 are skipped and
 #: counted in ``_outside``.
-ACTIVITY = """
+ACTIVITY = f"""
 WITH ev AS (
     SELECT created_at, 1 AS m, 0 AS e, 0 AS r FROM clean_memories
     UNION ALL SELECT created_at, 0, 1, 0 FROM clean_causal_edges
     UNION ALL SELECT created_at, 0, 0, 1 FROM clean_reflexion_episodes
 ), ok AS (
-    SELECT *, created_at BETWEEN -62135596800 AND 253402300799 AS valid FROM ev
+    SELECT *, created_at {_USABLE} AS valid FROM ev
 )
-SELECT date_trunc('{part}', make_timestamp(created_at * 1000000)) AS period,
+SELECT {_period("created_at")} AS period,
        CAST(sum(m) AS BIGINT) AS memories,
        CAST(sum(e) AS BIGINT) AS edges,
        CAST(sum(r) AS BIGINT) AS reflexions,
@@ -212,6 +226,70 @@ GROUP BY period
 UNION ALL
 SELECT NULL, 0, 0, 0, count(*) FROM ok WHERE valid IS NOT TRUE
 ORDER BY period NULLS LAST
+"""
+
+#: ``{part}`` as in :data:`ACTIVITY` (the same periods). Edges by ``created_at``; the invalidation and
+#: reinstatement events (``omega_edge_events``) of stored edges by their ``at``. Times outside years
+#: 1..9999 are skipped and counted in ``_outside``.
+EDGE_CHURN = f"""
+WITH edges AS (
+    SELECT id, created_at FROM clean_causal_edges
+), ev AS (
+    SELECT created_at AS t, 1 AS c, 0 AS i, 0 AS r FROM edges
+    UNION ALL
+    SELECT "at", 0, CAST(event = 'invalidated' AS INTEGER), CAST(event = 'reinstated' AS INTEGER)
+    FROM omega_edge_events
+    WHERE event IN ('invalidated', 'reinstated') AND edge_id IN (SELECT id FROM edges)
+), ok AS (
+    SELECT *, t {_USABLE} AS valid FROM ev
+)
+SELECT {_period("t")} AS period,
+       CAST(sum(c) AS BIGINT) AS created,
+       CAST(sum(i) AS BIGINT) AS invalidated,
+       CAST(sum(r) AS BIGINT) AS reinstated,
+       0 AS _outside
+FROM ok WHERE valid
+GROUP BY period
+UNION ALL
+SELECT NULL, 0, 0, 0, count(*) FROM ok WHERE valid IS NOT TRUE
+ORDER BY period NULLS LAST
+"""
+
+#: ``$1`` = row limit. Per stored edge with any change: its belief events (validity settings,
+#: invalidations, reinstatements) plus its logged weight changes, and the reason of its latest (as
+#: written) invalidation or reinstatement. The side tables, like the crate's, are read unqualified.
+BELIEF_CHANGES = """
+WITH edges AS (
+    SELECT DISTINCT id FROM clean_causal_edges WHERE id IS NOT NULL
+), ev AS (
+    SELECT edge_id, count(*) AS n,
+           arg_max_null(reason, seq) FILTER (WHERE event IN ('invalidated', 'reinstated')) AS last_reason
+    FROM omega_edge_events
+    WHERE event IN ('validity_set', 'invalidated', 'reinstated')
+    GROUP BY edge_id
+), w AS (
+    SELECT edge_id, count(*) AS n FROM omega_edge_weight_log GROUP BY edge_id
+)
+SELECT edges.id AS edge_id,
+       CAST(coalesce(ev.n, 0) + coalesce(w.n, 0) AS BIGINT) AS changes,
+       ev.last_reason
+FROM edges
+LEFT JOIN ev ON ev.edge_id = edges.id
+LEFT JOIN w ON w.edge_id = edges.id
+WHERE ev.n IS NOT NULL OR w.n IS NOT NULL
+ORDER BY changes DESC, edge_id
+LIMIT $1
+"""
+
+#: The side tables the belief statistics read (schema migration 5).
+BELIEF_TABLES = ("omega_edge_events", "omega_edge_weight_log")
+
+#: The belief tables the attached file holds (a file of the original crate that omega-graph never
+#: opened has none).
+BELIEF_TABLES_PRESENT = """
+SELECT table_name FROM duckdb_tables()
+WHERE database_name = 'omega' AND table_name IN ('omega_edge_events', 'omega_edge_weight_log')
+ORDER BY table_name
 """
 
 #: SQLite side: the chain of parents from ``lineage_json`` (``{"parent": id or null}``; a

@@ -36,7 +36,8 @@ and a path this process has open, are read live by the store's **DuckDB worker p
 the graph loader, results sent back as NumPy columns (the worker never imports pandas for them;
 :mod:`omega_graph.duck._frames` rebuilds exactly the frame DuckDB's ``.df()`` gives). No copy of
 the file is made. In-memory
-stores (and ``snapshot=True``) read a private snapshot instead: the seven crate tables copied by
+stores (and ``snapshot=True``) read a private snapshot instead: the seven crate tables (and the
+belief side tables) copied by
 Python's ``sqlite3`` in one read transaction into a temporary file, refreshed before a call
 whenever the store has committed since (mode ``"snapshot"``, with DuckDB's parallel scans).
 
@@ -77,7 +78,7 @@ import pandas as pd
 from ..duck import DEFAULT_TIMEOUT, Worker, store_worker
 from ..duck._frames import frame
 from ..duck._worker import PREPARE_DUCKDB
-from ..errors import DatabaseError, DataQualityWarning, NotFoundError, ValidationError, warn
+from ..errors import DatabaseError, DataQualityWarning, NotFoundError, SchemaError, ValidationError, warn
 from . import queries as Q
 from ._session import DuckSession, check_read_only
 from ._source import Snapshot, check_source_file, open_in_process
@@ -497,6 +498,26 @@ class Analytics:
         """
         return self._run(Q.REFLEXION_OUTCOMES)
 
+    def _per_period(
+        self, what: str, freq: str, sql: str, cols: list[str], records: str, beliefs: bool = False
+    ) -> pd.DataFrame:
+        """Run a per-period statement (``{part}``: ``freq``'s date_trunc part), warn of the
+        ``records`` whose time was unusable, and return the rows that have a period, typed."""
+        if freq not in FREQUENCIES:
+            raise ValidationError(what, "freq", freq, f"one of {', '.join(FREQUENCIES)}")
+        sql = sql.format(part=FREQUENCIES[freq][0])
+        df = self._run_beliefs(what, sql) if beliefs else self._run(sql)
+        outside = int(df["_outside"].sum())
+        if outside:
+            warn(DataQualityWarning(
+                f"{outside} {records} (wrong type, or outside years 1..9999) and are not counted"
+            ))  # fmt: skip
+        df = df[df["period"].notna()].drop(columns="_outside").reset_index(drop=True)
+        if df.empty:
+            df = pd.DataFrame({"period": pd.Series([], dtype="datetime64[us]")})
+            return df.assign(**{c: pd.Series([], dtype="int64") for c in cols})
+        return df.astype({"period": "datetime64[us]", **{c: "int64" for c in cols}})
+
     def activity(self, freq: str = "day") -> pd.DataFrame:
         """Memories, causal edges and reflexion episodes created per period (UTC).
 
@@ -506,21 +527,11 @@ class Analytics:
         Timestamps of the wrong type or outside years 1..9999 are skipped with a
         :class:`DataQualityWarning`.
         """
-        if freq not in FREQUENCIES:
-            raise ValidationError("activity", "freq", freq, f"one of {', '.join(FREQUENCIES)}")
-        part, pandas_freq = FREQUENCIES[freq]
-        df = self._run(Q.ACTIVITY.format(part=part))
-        outside = int(df["_outside"].sum())
-        if outside:
-            warn(DataQualityWarning(
-                f"{outside} records have no usable created_at (wrong type, or outside years 1..9999) "
-                "and are not counted"
-            ))  # fmt: skip
-        df = df[df["period"].notna()].drop(columns="_outside")
         cols = ["memories", "edges", "reflexions"]
+        df = self._per_period("activity", freq, Q.ACTIVITY, cols, "records have no usable created_at")
         if df.empty:
-            out = pd.DataFrame({"period": pd.Series([], dtype="datetime64[us]")})
-            return out.assign(**{c: pd.Series([], dtype="int64") for c in cols})
+            return df
+        pandas_freq = FREQUENCIES[freq][1]
         df = df.set_index("period")
         start, end = df.index.min(), df.index.max()
         n = len(pd.date_range(start, periods=2, freq=pandas_freq))  # validates the frequency
@@ -532,6 +543,99 @@ class Analytics:
         out = df.reindex(grid, fill_value=0).rename_axis("period").reset_index()
         out["period"] = out["period"].astype("datetime64[us]")
         return out.astype({c: "int64" for c in cols})
+
+    # ----- beliefs over time (the side tables of schema migration 5) ----------------------------
+    def _run_beliefs(self, what: str, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run a statement over the belief side tables; SchemaError when the file has none."""
+        try:
+            return self._run(sql, params)
+        except Exception as err:
+            present = set(self._run(Q.BELIEF_TABLES_PRESENT)["table_name"])
+            missing = [t for t in Q.BELIEF_TABLES if t not in present]
+            if not missing:
+                raise
+            raise SchemaError(
+                f"{what} reads the table(s) {', '.join(missing)} (schema version 5), which the file "
+                "DuckDB reads lacks: a file of the original crate gets them when opened once with "
+                "OmegaStore(path)"
+            ) from err
+
+    def edge_churn(self, freq: str = "day") -> pd.DataFrame:
+        """Causal edges created, invalidated and reinstated per period (UTC).
+
+        ``freq`` and the periods are those of :meth:`activity`. Columns: ``period``, ``created``
+        (edges by ``created_at``), ``invalidated`` and ``reinstated`` (the events of
+        ``invalidate_causal_edge``/``reinstate_causal_edge`` by their ``at``, for stored edges);
+        only periods with a count, in time order. Unusable times are skipped with a
+        :class:`DataQualityWarning`.
+
+        Raises
+        ------
+        ValidationError
+            ``freq`` is not one of those of :meth:`activity`.
+        SchemaError
+            The file DuckDB reads has no belief tables (a file of the original crate never opened
+            with ``OmegaStore``).
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "ab")
+        2
+        >>> store.store_causal_edge(StoredCausalEdge("e1", "a", "b", 0.8, "causes", 1764000000))
+        >>> store.invalidate_causal_edge("e1", at=1764000000 + 3 * 86400, reason="refuted")
+        >>> with store.analytics() as a:
+        ...     a.edge_churn("day")
+              period  created  invalidated  reinstated
+        0 2025-11-24        1            0           0
+        1 2025-11-27        0            1           0
+        """
+        return self._per_period(
+            "edge_churn", freq, Q.EDGE_CHURN, ["created", "invalidated", "reinstated"],
+            "edges or belief events have no usable time", beliefs=True,
+        )  # fmt: skip
+
+    def belief_changes(self, top: int = 20) -> pd.DataFrame:
+        """The stored edges whose beliefs changed most, with the reason of the latest change.
+
+        Columns: ``edge_id``; ``changes``, the edge's invalidations + reinstatements + validity
+        settings + weight changes (updates in place, from the weight log); ``last_reason``, the
+        reason given with its latest invalidation or reinstatement (None if it has none, or none
+        was given). Edges without changes are left out. Sorted by ``changes`` descending, then
+        ``edge_id``; at most ``top`` rows.
+
+        Raises
+        ------
+        ValidationError
+            ``top`` is not a positive integer.
+        SchemaError
+            As for :meth:`edge_churn`.
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abc")
+        3
+        >>> store.store_causal_edges([StoredCausalEdge("e1", "a", "b", 0.8, "causes", 100),
+        ...                           StoredCausalEdge("e2", "b", "c", 0.6, "causes", 100)])
+        2
+        >>> store.invalidate_causal_edge("e2", at=200, reason="a redeploy")
+        >>> store.reinstate_causal_edge("e2", at=300, reason="seen again")
+        >>> store.set_edge_validity("e1", valid_from=100)
+        >>> with store.analytics() as a:
+        ...     a.belief_changes()
+          edge_id  changes last_reason
+        0      e2        2  seen again
+        1      e1        1        None
+        """
+        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+            raise ValidationError("belief_changes", "top", top, "a positive integer")
+        df = self._run_beliefs("belief_changes", Q.BELIEF_CHANGES, [top])
+        reason = df["last_reason"].astype(object)
+        df["last_reason"] = reason.where(reason.notna(), None)
+        return df.astype({"changes": "int64"})
 
     def architecture_lineage(self, id: str) -> pd.DataFrame:
         """The chain of parents of architecture ``id`` read from ``lineage_json``, the given one first.

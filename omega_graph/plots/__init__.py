@@ -10,6 +10,7 @@ notebooks alike, and Jupyter shows them inline. Pass ``ax=`` to draw into your o
 :func:`degree_distribution`    in/out-degree distributions, log–log
 :func:`edge_type_summary`      edges per type and each type's weight range
 :func:`activity_timeline`      memories, edges and reflexions created per day/week/month/year
+:func:`edge_churn`             causal edges created, invalidated and reinstated per period
 :func:`influence_ranking`      top memories by weighted PageRank
 :func:`causal_neighbourhood`   the causes and effects of one memory, drawn
 =============================  ==================================================================
@@ -32,6 +33,7 @@ from ._stats import (
     choose_period,
     degree_distribution,
     degree_distribution_frame,
+    edge_churn,
     edge_type_summary,
     importance_histogram,
     influence_ranking,
@@ -46,6 +48,7 @@ __all__ = [
     "choose_period",
     "degree_distribution",
     "degree_distribution_frame",
+    "edge_churn",
     "edge_type_summary",
     "importance_histogram",
     "influence_ranking",

@@ -1,4 +1,5 @@
-"""Figures of the curated statistics: tiers, importance, degrees, edge types, activity, influence.
+"""Figures of the curated statistics: tiers, importance, degrees, edge types, activity, belief churn,
+influence.
 
 Each function takes the object that holds the data (an ``OmegaStore``, an ``Analytics`` from
 ``store.analytics()``, a ``CausalGraph``, or the statistic's DataFrame itself, as computed by the
@@ -45,6 +46,7 @@ __all__ = [
     "choose_period",
     "degree_distribution",
     "degree_distribution_frame",
+    "edge_churn",
     "edge_type_summary",
     "importance_histogram",
     "influence_ranking",
@@ -71,6 +73,7 @@ _HIST_COLUMNS = ("bin_start", "bin_end", "memories")
 _EDGE_COLUMNS = ("edge_type", "edges", "mean_weight", "min_weight", "max_weight")
 _DEGREE_COLUMNS = ("direction", "degree", "memories")
 _ACTIVITY_COLUMNS = ("period", "memories", "edges", "reflexions")
+_CHURN_COLUMNS = ("period", "created", "invalidated", "reinstated")
 _INFLUENCE_COLUMNS = ("memory_id", "score", "rank")
 #: DuckDB SQL: first and last creation time over memories, edges and reflexions (valid years only).
 _TIME_SPAN_SQL = """
@@ -391,7 +394,17 @@ def activity_frame(
         return a.activity(freq)
 
     df = analytics_frame(source, compute, _ACTIVITY_COLUMNS, "activity")
-    df = df[df["period"].notna()][list(_ACTIVITY_COLUMNS)]
+    return _by_period(df, _ACTIVITY_COLUMNS, freq, max_periods)
+
+
+def _by_period(
+    df: pd.DataFrame, columns: tuple[str, ...], freq: str | None, max_periods: int
+) -> tuple[pd.DataFrame, str]:
+    """A per-period frame summed into ``freq`` periods (chosen from its span when None), every
+    period from the first to the last present, empty ones with zeros; and the period used."""
+    import pandas as pd
+
+    df = df[df["period"].notna()][list(columns)]
     df = df.assign(period=pd.to_datetime(df["period"]))
     if df.empty:
         return df.reset_index(drop=True), freq or "day"
@@ -403,7 +416,7 @@ def activity_frame(
     out = df.drop(columns="period").groupby(start).sum()
     full = pd.date_range(out.index.min(), out.index.max(), freq=alias, name="period")
     out = out.reindex(full, fill_value=0).reset_index()
-    return out.astype({c: "int64" for c in _ACTIVITY_COLUMNS[1:]}), freq
+    return out.astype({c: "int64" for c in columns[1:]}), freq
 
 
 def activity_timeline(source: Any, *, freq: str | None = None, ax: Axes | None = None) -> Figure:
@@ -452,6 +465,76 @@ def activity_timeline(source: Any, *, freq: str | None = None, ax: Axes | None =
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.legend(fontsize=8, frameon=False, ncols=3, loc="upper left")
+    return fig
+
+
+def edge_churn(source: Any, *, freq: str | None = None, ax: Axes | None = None) -> Figure:
+    """Causal edges created (top panel) and invalidated or reinstated (bottom panel) per period.
+
+    Parameters
+    ----------
+    source : OmegaStore, Analytics or DataFrame
+        A DataFrame needs the columns of ``Analytics.edge_churn()``: ``period``, ``created``,
+        ``invalidated``, ``reinstated`` (at the period asked for, or a finer one: it is summed here).
+    freq : {"day", "week", "month", "year"}, optional
+        The period; by default the finest one showing the whole span in at most 120 periods.
+    ax : matplotlib.axes.Axes, optional
+        Draw the three series into this one axes instead of two panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"period": pd.to_datetime(["2025-11-24", "2025-11-26"]), "created": [8, 0],
+    ...                    "invalidated": [0, 3], "reinstated": [0, 1]})
+    >>> fig = edge_churn(df)
+    >>> [[line.get_label() for line in a.get_lines()] for a in fig.axes]
+    [['created'], ['invalidated', 'reinstated']]
+    >>> [int(v) for v in fig.axes[1].get_lines()[0].get_ydata()]
+    [0, 0, 3]
+    """
+    import matplotlib.dates as mdates
+
+    names = [name for name, _ in _PERIODS]
+    if freq is not None and freq not in names:
+        raise ValidationError("edge_churn", "freq", freq, f"one of {names} or None (automatic)")
+    df = analytics_frame(source, lambda a: a.edge_churn(freq or "day"), _CHURN_COLUMNS, "edge_churn")
+    df, used = _by_period(df, _CHURN_COLUMNS, freq, 120)
+    fig: Figure
+    if ax is None:
+        fig = new_figure(8.5, 4.8, ncols=0)
+        panels = list(fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 3]}))
+    else:
+        fig, panels = figure_for(ax, 0, 0)[0], [ax, ax]
+    for panel in dict.fromkeys(panels):
+        style_axes(panel)
+    panels[0].set_title(
+        f"Causal edges created, invalidated and reinstated per {used}", loc="left", fontsize=12
+    )
+    if df.empty:
+        no_data(panels[0], "no causal edges")
+        if panels[1] is not panels[0]:
+            panels[1].set_visible(False)
+        return fig
+    marker = "o" if len(df) <= 60 else None
+    for column, colour, panel in (("created", SERIES[0], panels[0]), ("invalidated", "#dc2626", panels[1]),
+                                  ("reinstated", SERIES[2], panels[1])):  # fmt: skip
+        panel.plot(df["period"], df[column], marker=marker, markersize=4, linewidth=1.6, color=colour,
+                   label=column)  # fmt: skip
+    labels = (
+        ("edges created", "invalidations and reinstatements") if panels[0] is not panels[1] else ("edges",)
+    )
+    for panel, label in zip(dict.fromkeys(panels), labels, strict=True):
+        panel.set_ylabel(f"{label} per {used}", fontsize=9)
+        count_axis(panel.yaxis)
+        panel.set_ylim(bottom=0)
+        panel.legend(fontsize=8, frameon=False, ncols=3, loc="upper left")
+    locator = mdates.AutoDateLocator(maxticks=10)
+    panels[-1].xaxis.set_major_locator(locator)
+    panels[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     return fig
 
 

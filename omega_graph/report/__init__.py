@@ -10,8 +10,9 @@ graph snapshot, then writes
 
 Sections, in order (ids in :data:`SECTIONS`): overview counts; memories by tier and importance;
 causal graph structure (degrees, edge types, cycles or DAG); strongest chains and most influential
-memories; skills; architectures and their lineage; intelligences; reflexion outcomes; activity over
-time. A section without data says so. Every table is capped (top-N) and every figure drawn from
+memories; how the causal beliefs changed (edges invalidated and reinstated over time, the most
+revised edges); skills; architectures and their lineage; intelligences; reflexion outcomes; activity
+over time. A section without data says so. Every table is capped (top-N) and every figure drawn from
 aggregates, so a store with millions of memories gives a report of the same size.
 
 Examples
@@ -55,6 +56,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("memories", "Memories by tier and importance"),
     ("graph-structure", "Causal graph structure"),
     ("chains-influence", "Strongest chains and most influential memories"),
+    ("beliefs", "How the causal beliefs changed"),
     ("skills", "Skills"),
     ("architectures", "Architectures and their lineage"),
     ("intelligences", "Intelligences"),
@@ -67,6 +69,7 @@ _BUILDERS: tuple[tuple[str, Callable[[Context], Section]], ...] = (
     ("memories", _sections.memories),
     ("graph structure", _graph_sections.graph_structure),
     ("influence and chains", _graph_sections.chains_and_influence),
+    ("beliefs", _sections.beliefs),
     ("skills", _sections.skills),
     ("architectures", _sections.architectures),
     ("intelligences", _sections.intelligences),

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 __all__ = [
     "DUCK_ARCHITECTURE_IDS",
+    "DUCK_BELIEF_FACTS",
     "DUCK_EDGE_FACTS",
     "DUCK_JOINT_DEGREES",
     "DUCK_RECENT_REFLEXIONS",
     "DUCK_REFLECTED_MEMORIES",
+    "DUCK_REVISED_EDGES",
     "DUCK_TIME_SPAN",
     "DUCK_TOP_INTELLIGENCES",
     "DUCK_TOP_MEMORIES",
@@ -92,3 +94,34 @@ LIMIT $1
 
 #: One row: distinct memories with at least one reflexion episode.
 DUCK_REFLECTED_MEMORIES = "SELECT count(DISTINCT memory_id) AS n FROM clean_reflexion_episodes"
+
+#: One row over the stored edges' belief side tables: event counts, the edges whose latest
+#: invalidation or reinstatement is an invalidation, and the edges with any change at all.
+DUCK_BELIEF_FACTS = """
+WITH edges AS (
+    SELECT DISTINCT id FROM clean_causal_edges WHERE id IS NOT NULL
+), ev AS (
+    SELECT edge_id, event, seq FROM omega_edge_events WHERE edge_id IN (SELECT id FROM edges)
+), w AS (
+    SELECT edge_id FROM omega_edge_weight_log WHERE edge_id IN (SELECT id FROM edges)
+), latest AS (
+    SELECT edge_id, arg_max_null(event, seq) AS event
+    FROM ev WHERE event IN ('invalidated', 'reinstated') GROUP BY edge_id
+)
+SELECT (SELECT count(*) FROM ev WHERE event = 'invalidated') AS invalidations,
+       (SELECT count(*) FROM ev WHERE event = 'reinstated') AS reinstatements,
+       (SELECT count(*) FROM ev WHERE event = 'validity_set') AS validity_settings,
+       (SELECT count(*) FROM w) AS weight_changes,
+       (SELECT count(*) FROM latest WHERE event = 'invalidated') AS invalidated_now,
+       (SELECT count(DISTINCT edge_id) FROM (SELECT edge_id FROM ev UNION ALL SELECT edge_id FROM w)) AS revised
+"""
+
+#: ``$1`` = edge ids. Their ends, weight and whether the store believes them now.
+DUCK_REVISED_EDGES = """
+SELECT e.id AS edge_id, e.from_memory, e.to_memory, e.weight,
+       coalesce((SELECT arg_max_null(b.event, b.seq) FROM omega_edge_events AS b
+                 WHERE b.edge_id = e.id AND b.event IN ('invalidated', 'reinstated')), '') = 'invalidated'
+           AS invalidated
+FROM clean_causal_edges AS e
+WHERE e.id IN (SELECT unnest($1::VARCHAR[]))
+"""

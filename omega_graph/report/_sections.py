@@ -1,5 +1,6 @@
-"""Section builders for the store's records: overview, memories, skills, architectures, intelligences,
-reflexion outcomes and activity. (The causal graph's sections are in :mod:`._graph_sections`.)
+"""Section builders for the store's records: overview, memories, how the causal beliefs changed,
+skills, architectures, intelligences, reflexion outcomes and activity. (The causal graph's sections
+are in :mod:`._graph_sections`.)
 
 Each builder takes the shared :class:`~._context.Context` and returns a :class:`~._model.Section`;
 a section with nothing to show says so in ``empty`` instead of failing.
@@ -14,14 +15,25 @@ from ._context import Context
 from ._model import Facts, Paragraph, Section, fmt_count, fmt_float, fmt_percent, fmt_time, frame_table
 from ._queries import (
     DUCK_ARCHITECTURE_IDS,
+    DUCK_BELIEF_FACTS,
     DUCK_RECENT_REFLEXIONS,
     DUCK_REFLECTED_MEMORIES,
+    DUCK_REVISED_EDGES,
     DUCK_TIME_SPAN,
     DUCK_TOP_INTELLIGENCES,
     DUCK_TOP_MEMORIES,
 )
 
-__all__ = ["activity", "architectures", "intelligences", "memories", "overview", "reflexions", "skills"]
+__all__ = [
+    "activity",
+    "architectures",
+    "beliefs",
+    "intelligences",
+    "memories",
+    "overview",
+    "reflexions",
+    "skills",
+]
 
 
 def _capped(shown: int, total: int, what: str) -> str:
@@ -97,6 +109,55 @@ def memories(ctx: Context) -> Section:
     top = ctx.sql(DUCK_TOP_MEMORIES, ctx.options.top)
     sec.add(frame_table(top, caption="Most important memories", headers={"memory_id": "memory"},
                         note=_capped(len(top), total, "memories")))  # fmt: skip
+    return sec
+
+
+def beliefs(ctx: Context) -> Section:
+    import pandas as pd
+
+    sec = Section("beliefs", "How the causal beliefs changed")
+    facts = ctx.sql(DUCK_BELIEF_FACTS).iloc[0]
+    if int(facts["revised"]) == 0:
+        sec.empty = (
+            "No data: no causal edge was invalidated, reinstated, given a validity window or re-weighted."
+        )
+        return sec
+    sec.add(Facts((
+        ("Edges revised", fmt_count(facts["revised"])),
+        ("Invalidated now", fmt_count(facts["invalidated_now"])),
+        ("Invalidations", fmt_count(facts["invalidations"])),
+        ("Reinstatements", fmt_count(facts["reinstatements"])),
+        ("Weight changes", fmt_count(facts["weight_changes"])),
+        ("Validity windows set", fmt_count(facts["validity_settings"])),
+    )))  # fmt: skip
+    daily = ctx.analytics.edge_churn("day")
+    if len(daily):
+        first, last = daily["period"].min(), daily["period"].max()
+        freq = plots.choose_period(0, int((last - first).total_seconds()))
+        frame = daily if freq == "day" else ctx.analytics.edge_churn(freq)
+        sec.add(ctx.figure("edge_churn", f"Causal edges created (top), invalidated and reinstated (bottom) per "
+                           f"{freq} (UTC), by the time each takes effect.", plots.edge_churn(frame, freq=freq)))  # fmt: skip
+    sec.add(Paragraph(
+        f"The store withdrew its belief in {fmt_count(facts['invalidated_now'])} causal edges and has not "
+        "reinstated them: snapshots (`store.causal_graph()`) leave them out, `causal_graph(known_at=t)` "
+        "shows what the store believed at time t and `store.edge_history(edge_id)` tells one edge's story. "
+        "Changes count invalidations, reinstatements, validity windows set and weight updates in place."
+    ))  # fmt: skip
+    top = ctx.analytics.belief_changes(ctx.options.top)
+    ends = ctx.sql(DUCK_REVISED_EDGES, top["edge_id"].tolist()).set_index("edge_id")
+    table = pd.DataFrame({
+        "edge_id": top["edge_id"],
+        "link": [f"{ends.at[e, 'from_memory']} → {ends.at[e, 'to_memory']}" if e in ends.index else "—"
+                 for e in top["edge_id"]],
+        "weight": [ends.at[e, "weight"] if e in ends.index else None for e in top["edge_id"]],
+        "believed now": [("no" if ends.at[e, "invalidated"] else "yes") if e in ends.index else "—"
+                         for e in top["edge_id"]],
+        "changes": top["changes"],
+        "last_reason": top["last_reason"],
+    })  # fmt: skip
+    sec.add(frame_table(table, caption="Most revised edges",
+                        headers={"edge_id": "edge", "link": "cause → effect", "last_reason": "last reason"},
+                        note=_capped(len(top), int(facts["revised"]), "revised edges")))  # fmt: skip
     return sec
 
 
