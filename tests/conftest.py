@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, settings
 
 from omega_graph.models import (
@@ -90,6 +91,19 @@ def data_dir() -> Path:
 
 
 # ----- stores -----------------------------------------------------------------------------------------
+@pytest.fixture
+def run() -> Callable[..., Result]:
+    """Run the ``omega-graph`` command line in this process: ``run("stats", db, "--json")``."""
+    from omega_graph.cli import main
+
+    runner = CliRunner()
+
+    def invoke(*args: object) -> Result:
+        return runner.invoke(main, [str(a) for a in args])
+
+    return invoke
+
+
 @pytest.fixture
 def mem_store() -> Iterator[OmegaStore]:
     """An empty in-memory store, closed after the test."""

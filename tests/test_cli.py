@@ -15,10 +15,9 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from omega_graph import DatabaseStatistics, OmegaStore, StoredCausalEdge, StoredMemory
-from omega_graph.cli import main
 from omega_graph.errors import NoPathError
 from omega_graph.sample import build_sample_store
 
@@ -54,16 +53,6 @@ def sample(sample_db: Path) -> Iterator[OmegaStore]:
     """The sample store opened directly, to compute the expected answers."""
     with OmegaStore(sample_db) as store:
         yield store
-
-
-@pytest.fixture
-def run() -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def invoke(*args: object) -> Result:
-        return runner.invoke(main, [str(a) for a in args])
-
-    return invoke
 
 
 def ok(result: Result) -> Result:

@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
+from test_cli import as_json, assert_error, ok
 
 from omega_graph import OmegaStore, StoredCausalEdge, StoredMemory
 from omega_graph.cli import main
@@ -139,42 +140,6 @@ def beliefs_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fresh_db(tmp_path: Path) -> Path:
     """The known store as a file of this test alone (for the writing commands)."""
     return build_store(tmp_path / "beliefs.db")
-
-
-@pytest.fixture
-def run() -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def invoke(*args: object) -> Result:
-        return runner.invoke(main, [str(a) for a in args])
-
-    return invoke
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output
-    assert "Traceback" not in result.output
-    return result
-
-
-def as_json(result: Result) -> Any:
-    return json.loads(ok(result).stdout)
-
-
-def assert_error(result: Result, *phrases: str, code: int = 1) -> str:
-    """Exit ``code``, an ``Error: ...`` last line on stderr with every phrase, nothing on stdout."""
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    lines = result.stderr.strip().splitlines()
-    if code == 1:
-        assert len(lines) == 1, result.stderr
-    message = lines[-1]
-    assert message.startswith("Error: "), result.stderr
-    for phrase in phrases:
-        assert phrase in message, message
-    assert result.stdout == ""
-    return message
 
 
 def dump(path: Path) -> list[str]:

@@ -14,25 +14,14 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from test_cli import as_json, assert_error, ok
 
 from omega_graph import OmegaStore, StoredMemory, schema
-from omega_graph.cli import main
 from omega_graph.edge_csv import read_edge_csv
 from omega_graph.sample import build_sample_store
 
 TS = 1_764_000_000
-
-
-@pytest.fixture
-def run() -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def invoke(*args: object) -> Result:
-        return runner.invoke(main, [str(a) for a in args])
-
-    return invoke
 
 
 @pytest.fixture

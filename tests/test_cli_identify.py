@@ -43,16 +43,6 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def run() -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def invoke(*args: object) -> Result:
-        return runner.invoke(main, [str(a) for a in args])
-
-    return invoke
-
-
 def write_store(path: Path, edges: Edges, nodes: str | list[str] = "") -> Path:
     """A store file whose memories are ``nodes`` and every edge's end, edges ``u -> v`` of weight 0.5."""
     names = sorted(set(nodes) | {m for e in edges for m in e})

@@ -27,16 +27,6 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def run() -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def invoke(*args: object) -> Result:
-        return runner.invoke(main, [str(a) for a in args])
-
-    return invoke
-
-
 def script() -> Path:
     """The installed ``omega-graph`` console script beside this interpreter."""
     candidate = Path(sys.executable).parent / "omega-graph"
