@@ -16,10 +16,12 @@ import json
 import sqlite3
 import struct
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
-from omega_graph.errors import DatabaseError, SchemaError
+from omega_graph.errors import DatabaseError, NotFoundError, SchemaError
 from omega_graph.models import (
     DatabaseStatistics,
     StoredArchitecture,
@@ -498,3 +500,161 @@ def test_crate_backup_api_copies_an_omega_graph_file(db_path: Path, tmp_path: Pa
     dst.close()
     with OmegaStore(tmp_path / "crate-backup.db") as store:
         assert store.get_statistics() == DatabaseStatistics(6, 1, 1, 1, 5, 1, 1)
+
+
+# ----- beliefs (migration 5) on a file the crate wrote, and the crate's SQL on it afterwards ----------------
+
+BELIEF_TABLES = ("omega_edge_events", "omega_edge_evidence", "omega_edge_weight_log")
+#: Times around the asia file's edges (created 1764100000..1764100007) and the beliefs given below.
+T0 = 1_764_100_000
+BELIEF_QUERIES: list[dict[str, Any]] = [
+    {},
+    {"include_invalidated": True},
+    {"known_at": T0 + 3},
+    {"known_at": T0 + 150},
+    {"known_at": T0 + 250},
+    {"known_at": T0 + 350},
+    {"valid_at": T0 + 50},
+    {"valid_at": T0 + 5_000},
+    {"known_at": T0 + 250, "valid_at": T0 + 5_000, "min_weight": 0.3},
+    {"known_at": T0 + 350, "as_of": T0 + 4, "include_invalidated": True},
+]
+
+
+def _give_beliefs(store: OmegaStore) -> None:
+    """Validity windows, invalidations (one superseded, one bulk), a reinstatement, evidence, and a
+    weight changed in place, on the asia file's edges."""
+    store.set_edge_validity("edge-00001", T0, T0 + 1_000)
+    store.set_edge_validity("edge-00003", None, T0 + 100)
+    store.invalidate_causal_edge("edge-00002", at=T0 + 100, reason="refuted", superseded_by="edge-00003")
+    store.invalidate_causal_edge("edge-00004", at=T0 + 100)
+    store.reinstate_causal_edge("edge-00004", at=T0 + 200, reason="confirmed again")
+    assert store.invalidate_causal_edges(["edge-00005", "edge-00006"], at=T0 + 300, reason="bulk") == 2
+    store.add_edge_evidence("edge-00001", memory_id="mem-smoke", note="seen twice")
+    store.add_edge_evidence("edge-00002", reflexion_id="refl-either")
+    store.add_edge_evidence("edge-00004", memory_id="mem-asia", reflexion_id="refl-asia")
+    store.store_causal_edge(StoredCausalEdge("edge-00007", "mem-tub", "mem-either", 0.55, "inhibits", T0 + 7))
+
+
+def _belief_answers(store: OmegaStore) -> dict[int, Any]:
+    """For each of :data:`BELIEF_QUERIES`: the snapshot's edges (id -> ends, weight) and a question."""
+    out: dict[int, Any] = {}
+    for i, query in enumerate(BELIEF_QUERIES):
+        g = store.causal_graph(**query)
+        edges = {k: (u, v, d["weight"]) for u, v, k, d in g.to_networkx().edges(keys=True, data=True)}
+        out[i] = (edges, g.effects("mem-smoke").to_dict("list"))
+    return out
+
+
+def _belief_rows(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+    return {t: conn.execute(f"SELECT * FROM {t} ORDER BY seq").fetchall() for t in BELIEF_TABLES}
+
+
+def _edge_ids(store: OmegaStore, **query: Any) -> set[str]:
+    return {k for _, _, k in store.causal_graph(**query).to_networkx().edges(keys=True)}
+
+
+def test_crate_sql_on_an_adopted_file_that_carries_beliefs(compat_copy: Any) -> None:
+    """The crate's file, adopted (migration 5) and given beliefs; the crate's own SQL then reads it,
+    writes to it and re-stores belief-carrying edges with INSERT OR REPLACE; reopened, the beliefs
+    are all there and every snapshot answers as before (the crate's new edge aside)."""
+    path = compat_copy("asia")
+    with OmegaStore(path) as store:
+        _give_beliefs(store)
+        before = _belief_answers(store)
+        histories = {e.id: store.edge_history(e.id) for e in store.iter_causal_edges()}
+        evidence = {e: store.edge_evidence(e) for e in histories}
+        edges = list(store.iter_causal_edges())
+    assert _user_version(path) == SCHEMA_VERSION
+    assert before[0][0].keys() == {f"edge-{i:05d}" for i in (0, 1, 3, 4, 7)}  # the beliefs took effect
+    assert before[3][0].keys() == {f"edge-{i:05d}" for i in range(8)} - {"edge-00002", "edge-00004"}
+
+    crate = sqlite3.connect(path, isolation_level=None)
+    crate.execute("PRAGMA foreign_keys = ON")
+    try:
+        beliefs = _belief_rows(crate)
+        crate.executescript(
+            MIGRATIONS[0].sql
+        )  # the crate's OmegaStore::new re-runs its CREATE ... IF NOT EXISTS
+        # the crate reads what omega-graph wrote
+        for e in edges:
+            got = [StoredCausalEdge(*r) for r in crate.execute(CRATE["edges_from"], (e.from_memory,))]
+            assert e in got
+        assert StoredMemory(*crate.execute(CRATE["get_memory"], ("mem-smoke",)).fetchone()).content == (
+            "Observation of smoke"
+        )
+        # and writes: new records, and the same edges re-stored (one reweighted) with INSERT OR REPLACE
+        crate.execute(CRATE["replace_memory"], ("mem-crate", "written by the crate", 5, 0.5, None, 1, 1))
+        crate.execute(
+            CRATE["replace_edge"], ("edge-crate", "mem-crate", "mem-asia", 0.6, "causes", 1_900_000_000)
+        )
+        crate.execute(CRATE["replace_vector"], ("vec-crate", "mem-crate", 2, struct.pack("<2f", 1, 0)))
+        crate.execute(CRATE["replace_reflexion"], ("refl-crate", "mem-crate", "t", "c", "a", "o", 3))
+        crate.execute(CRATE["touch"], (T0 + 9, "mem-smoke"))
+        for e in edges:  # every edge re-stored as it is: a delete and an insert under the same id
+            crate.execute(
+                CRATE["replace_edge"], (e.id, e.from_memory, e.to_memory, e.weight, e.edge_type, e.created_at)
+            )
+        assert crate.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert crate.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert _belief_rows(crate) == beliefs  # the crate's REPLACE kept every side-table row
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):  # the crate's FKs still hold
+            crate.execute(CRATE["replace_edge"], ("edge-bad", "mem-asia", "ghost", 0.5, "causes", 0))
+    finally:
+        crate.close()
+
+    with OmegaStore(path) as store:
+        assert store.get_statistics().causal_edge_count == 9
+        after = _belief_answers(store)
+        for i, query in enumerate(BELIEF_QUERIES):
+            new_edge_counts = "known_at" not in query and query.get("as_of") is None
+            want = dict(before[i][0])
+            if new_edge_counts and query.get("min_weight", 0.0) <= 0.6:
+                want["edge-crate"] = ("mem-crate", "mem-asia", 0.6)
+            assert after[i][0] == want, query
+            assert after[i][1] == before[i][1], query  # nothing new downstream of smoke
+        for eid, frame in histories.items():
+            pd.testing.assert_frame_equal(store.edge_history(eid), frame)
+            pd.testing.assert_frame_equal(store.edge_evidence(eid), evidence[eid])
+        # and omega-graph goes on writing beliefs on it
+        store.invalidate_causal_edge("edge-crate", at=1_900_000_001, reason="the crate's guess")
+        assert "edge-crate" not in _edge_ids(store)
+        assert "edge-crate" in _edge_ids(store, known_at=1_900_000_000)
+
+
+@pytest.mark.parametrize(
+    ("statement", "args", "gone"),
+    [
+        ("replace_edge", ("edge-00002", "mem-either", "mem-dysp", 0.2, "causes", T0 + 2), set()),
+        ("replace_memory", ("mem-xray", "again", 1, 0.5, None, 1, 1), {"edge-00003"}),
+        ("replace_memory", ("mem-either", "again", 1, 0.5, None, 1, 1), {"edge-00002", "edge-00003", "edge-00004", "edge-00007"}),
+    ],
+    ids=["edge-replace-keeps", "memory-replace-cascades", "memory-replace-cascades-to-four"],
+)  # fmt: skip
+def test_crate_replace_of_a_memory_removes_the_beliefs_of_its_edges(
+    compat_copy: Any, statement: str, args: tuple, gone: set[str]
+) -> None:
+    """The crate's INSERT OR REPLACE of a memory deletes the edges touching it (a cascade): their
+    beliefs go with them, the other edges keep theirs; its REPLACE of an edge keeps the edge's."""
+    path = compat_copy("asia")
+    with OmegaStore(path) as store:
+        _give_beliefs(store)
+    plain = sqlite3.connect(path, isolation_level=None)
+    plain.execute("PRAGMA foreign_keys = ON")
+    try:
+        before = _belief_rows(plain)
+        plain.execute(CRATE[statement], args)
+        after = _belief_rows(plain)
+    finally:
+        plain.close()
+    assert after["omega_edge_events"] == [r for r in before["omega_edge_events"] if r[1] not in gone]
+    assert after["omega_edge_weight_log"] == [r for r in before["omega_edge_weight_log"] if r[1] not in gone]
+    kept_evidence = [r for r in before["omega_edge_evidence"] if r[1] not in gone]
+    if statement == "replace_memory" and args[0] == "mem-either":  # refl-either went with the memory
+        kept_evidence = [r for r in kept_evidence if r[3] != "refl-either"]
+    assert after["omega_edge_evidence"] == kept_evidence
+    with OmegaStore(path) as store:
+        for e in gone:
+            with pytest.raises(NotFoundError):
+                store.edge_history(e)
+        assert _edge_ids(store) == {f"edge-{i:05d}" for i in (0, 1, 3, 4, 7)} - gone  # the others: as before

@@ -176,14 +176,24 @@ class BeliefOps(StoreBase):
         """
         edge_id = self._require_edge(edge_id)
         if superseded_by is not None:
+            entity = _edge_entity(edge_id)
+            if type(superseded_by) is not str or not superseded_by:
+                raise ValidationError(
+                    entity, "superseded_by", superseded_by, "an edge id (non-empty str) or None"
+                )
             if superseded_by == edge_id:
                 raise ValidationError(
-                    _edge_entity(edge_id),
-                    "superseded_by",
-                    superseded_by,
-                    "another edge than the one invalidated",
+                    entity, "superseded_by", superseded_by, "another edge than the one invalidated"
                 )
-            self._require_edge(superseded_by, "superseded_by")
+            if (
+                self._conn.execute("SELECT 1 FROM causal_edges WHERE id = ?", (superseded_by,)).fetchone()
+                is None
+            ):
+                raise NotFoundError(
+                    "causal edge",
+                    superseded_by,
+                    f"superseded_by of {entity} names no stored edge; store the replacing edge first",
+                )
         row = self._belief_row(edge_id, "invalidated", at, reason, superseded_by)
         with self.transaction():
             self._conn.execute(_INSERT_EVENT, row)
