@@ -1,8 +1,11 @@
 """The ``omega-graph`` command line (also ``python -m omega_graph``): a thin click layer over the library.
 
 Every command takes the database path first. Query commands (``stats``, ``path``, ``top-paths``,
-``causes``, ``effects``, ``influence``, ``cycles``) print aligned tables, or JSON with ``--json``, and
-never create a database: a missing path is an error that says how to make one.
+``causes``, ``effects``, ``influence``, ``cycles``, ``adjust``, ``instruments``, ``history``) print
+aligned tables, or JSON with ``--json``, and never create a database: a missing path is an error that
+says how to make one. The graph commands share the snapshot options (``--min-weight``,
+``--edge-type``, ``--as-of``, ``--valid-at``, ``--known-at``, ``--include-invalidated``);
+``invalidate`` and ``reinstate`` record a change of belief in an existing store.
 
 Errors are turned into one line on stderr at one place (:meth:`OmegaGroup.invoke`): exit status 1
 for a problem with the data or the files, 2 for a usage error (as click does), never a traceback
