@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +22,21 @@ if TYPE_CHECKING:
 __all__ = ["CausalGraph"]
 
 
+def _timestamp(name: str, value: object) -> int | None:
+    """None, or Unix seconds as an int (numpy and pandas integers too; not a bool)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValidationError("causal_graph", name, value, "a Unix timestamp in seconds (int) or None")
+    return int(value)
+
+
 def _belief_filter(valid_at: object, known_at: object, include_invalidated: object) -> beliefs.BeliefFilter:
-    for name, value in (("valid_at", valid_at), ("known_at", known_at)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValidationError("causal_graph", name, value, "a Unix timestamp in seconds (int) or None")
     if not isinstance(include_invalidated, bool):
         raise ValidationError("causal_graph", "include_invalidated", include_invalidated, "True or False")
-    return beliefs.BeliefFilter(valid_at, known_at, include_invalidated)  # type: ignore[arg-type]
+    return beliefs.BeliefFilter(
+        _timestamp("valid_at", valid_at), _timestamp("known_at", known_at), include_invalidated
+    )
 
 
 def _filters(min_weight: object, edge_types: object, as_of: object) -> loading.Filters:
@@ -42,9 +51,7 @@ def _filters(min_weight: object, edge_types: object, as_of: object) -> loading.F
         types = tuple(sorted(set(edge_types)))
         if not all(isinstance(t, str) for t in types):
             raise ValidationError("causal_graph", "edge_types", list(edge_types), "edge type strings")
-    if as_of is not None and (isinstance(as_of, bool) or not isinstance(as_of, int)):
-        raise ValidationError("causal_graph", "as_of", as_of, "a Unix timestamp in seconds (int) or None")
-    return loading.Filters(float(min_weight), types, as_of)
+    return loading.Filters(float(min_weight), types, _timestamp("as_of", as_of))
 
 
 class CausalGraph(Identification, NetworkxFace):
@@ -148,9 +155,10 @@ class CausalGraph(Identification, NetworkxFace):
     ) -> None:
         self._beliefs = _belief_filter(valid_at, known_at, include_invalidated)
         self._filters = _filters(min_weight, edge_types, as_of)
-        self._as_of = as_of
-        if known_at is not None:  # known at t: created by t
-            cut = known_at if as_of is None else min(as_of, known_at)
+        self._as_of = self._filters.as_of
+        known = self._beliefs.known_at
+        if known is not None:  # known at t: created by t
+            cut = known if self._as_of is None else min(self._as_of, known)
             self._filters = dataclasses.replace(self._filters, as_of=cut)
         if loader not in loading.LOADERS:
             raise ValidationError("causal_graph", "loader", loader, f"one of {', '.join(loading.LOADERS)}")

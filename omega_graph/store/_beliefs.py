@@ -18,6 +18,7 @@ Times are Unix seconds, ints within years 1 to 9999; ``at=None`` means now.
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -42,13 +43,16 @@ _INSERT_EVENT = (
 def check_time(entity: str, field: str, value: Any) -> int:
     """Unix seconds: an int (not bool) within years 1 to 9999.
 
-    >>> check_time("causal edge 'e1'", "at", 1_764_000_000)
-    1764000000
+    >>> import numpy as np
+    >>> check_time("causal edge 'e1'", "at", 1_764_000_000), check_time("causal edge 'e1'", "at", np.int64(5))
+    (1764000000, 5)
     >>> check_time("causal edge 'e1'", "at", 1.5e9)
     Traceback (most recent call last):
     ...
     omega_graph.errors.ValidationError: causal edge 'e1'.at = 1500000000.0 is invalid: expected an int of Unix seconds within years 1 to 9999
     """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)  # numpy and pandas integers too
     if type(value) is not int or not TIME_MIN <= value <= TIME_MAX:
         raise ValidationError(entity, field, value, "an int of Unix seconds within years 1 to 9999")
     return value
