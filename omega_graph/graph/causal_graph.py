@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import numbers
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from . import _cache, _diff, _refresh, beliefs, loading, paths, reach, structure
+from . import _cache, _diff, _options, _refresh, beliefs, loading, paths, reach, structure
 from . import influence as _influence
 from ._diff import SnapshotDiff
 from ._questions import Identification, NetworkxFace
@@ -20,38 +17,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CausalGraph"]
-
-
-def _timestamp(name: str, value: object) -> int | None:
-    """None, or Unix seconds as an int (numpy and pandas integers too; not a bool)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValidationError("causal_graph", name, value, "a Unix timestamp in seconds (int) or None")
-    return int(value)
-
-
-def _belief_filter(valid_at: object, known_at: object, include_invalidated: object) -> beliefs.BeliefFilter:
-    if not isinstance(include_invalidated, bool):
-        raise ValidationError("causal_graph", "include_invalidated", include_invalidated, "True or False")
-    return beliefs.BeliefFilter(
-        _timestamp("valid_at", valid_at), _timestamp("known_at", known_at), include_invalidated
-    )
-
-
-def _filters(min_weight: object, edge_types: object, as_of: object) -> loading.Filters:
-    if isinstance(min_weight, bool) or not isinstance(min_weight, int | float) or math.isnan(min_weight):
-        raise ValidationError("causal_graph", "min_weight", min_weight, "a number, e.g. 0.0 or 0.2")
-    types: tuple[str, ...] | None = None
-    if edge_types is not None:
-        if isinstance(edge_types, str) or not isinstance(edge_types, Iterable):
-            raise ValidationError(
-                "causal_graph", "edge_types", edge_types, "a list of edge types, e.g. ['causes']"
-            )
-        types = tuple(sorted(set(edge_types)))
-        if not all(isinstance(t, str) for t in types):
-            raise ValidationError("causal_graph", "edge_types", list(edge_types), "edge type strings")
-    return loading.Filters(float(min_weight), types, _timestamp("as_of", as_of))
 
 
 class CausalGraph(Identification, NetworkxFace):
@@ -153,13 +118,9 @@ class CausalGraph(Identification, NetworkxFace):
         loader: str = "auto",
         cache: bool = True,
     ) -> None:
-        self._beliefs = _belief_filter(valid_at, known_at, include_invalidated)
-        self._filters = _filters(min_weight, edge_types, as_of)
-        self._as_of = self._filters.as_of
-        known = self._beliefs.known_at
-        if known is not None:  # known at t: created by t
-            cut = known if self._as_of is None else min(self._as_of, known)
-            self._filters = dataclasses.replace(self._filters, as_of=cut)
+        self._as_of, self._filters, self._beliefs = _options.checked(
+            min_weight, edge_types, as_of, valid_at, known_at, include_invalidated
+        )
         if loader not in loading.LOADERS:
             raise ValidationError("causal_graph", "loader", loader, f"one of {', '.join(loading.LOADERS)}")
         self._loader = loader

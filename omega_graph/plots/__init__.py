@@ -26,6 +26,7 @@ Examples
 """
 
 from ._common import OmegaFigure, png_bytes, tier_cmap, tier_norm
+from ._influence import influence_ranking
 from ._neighbourhood import causal_neighbourhood, neighbourhood_graph
 from ._stats import (
     activity_frame,
@@ -36,7 +37,6 @@ from ._stats import (
     edge_churn,
     edge_type_summary,
     importance_histogram,
-    influence_ranking,
     tier_distribution,
 )
 
