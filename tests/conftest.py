@@ -329,3 +329,24 @@ def compat_folder_fixture() -> Path:
 def data_folder_fixture() -> Path:
     """The folder of real causal networks (``asia.csv``, ``nodes/asia.txt``, ...)."""
     return data_dir()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One real Spark session in local mode (``local[2]``) for the whole run.
+
+    Skips where PySpark or Java is missing, except under ``CI=true``, where that is a failure:
+    ``make test`` installs both (the ``spark`` extra and Debian's Java runtime).
+    """
+    from omega_graph.errors import MissingDependencyError
+    from omega_graph.fleet import session
+
+    try:
+        spark = session("local[2]", app_name="omega-graph tests")
+    except MissingDependencyError as err:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(str(err))
+    spark.conf.set("spark.sql.shuffle.partitions", "4")
+    yield spark
+    spark.stop()

@@ -1,0 +1,91 @@
+"""Spark, optional: the session the fleet commands use, and the export's tables as Spark DataFrames.
+
+PySpark is the extra ``omega-graph[spark]`` (it needs a Java runtime 17 or newer, e.g. Debian's
+``default-jre-headless``). Nothing here imports it until a function is called; without it the call
+raises :class:`~omega_graph.errors.MissingDependencyError` saying how to install it.
+
+Examples
+--------
+>>> master_of(None)
+'local[2]'
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MissingDependencyError, NotFoundError
+from ._layout import Manifest, read_manifest, table_files
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["INSTALL_HINT", "master_of", "read_table", "require_pyspark", "session"]
+
+INSTALL_HINT = (
+    "install the Spark extra: pip install 'omega-graph[spark]' (and a Java runtime 17+, "
+    "e.g. apt-get install default-jre-headless)"
+)
+#: Settings every fleet session gets: UTC periods (as the store statistics), store ids read as text.
+CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def require_pyspark() -> Any:
+    """Import and return ``pyspark``, or raise :class:`MissingDependencyError` with the install hint."""
+    try:
+        import pyspark
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"this fleet command runs on Spark, which is not installed; {INSTALL_HINT}"
+        ) from err
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise MissingDependencyError(f"Spark needs a Java runtime and none is on PATH; {INSTALL_HINT}")
+    return pyspark
+
+
+def master_of(master: str | None) -> str:
+    """The Spark master to use: ``master``, else ``$OMEGA_GRAPH_SPARK_MASTER``, else ``local[2]``."""
+    return master or os.environ.get("OMEGA_GRAPH_SPARK_MASTER") or "local[2]"
+
+
+def session(master: str | None = None, app_name: str = "omega-graph fleet") -> SparkSession:
+    """A SparkSession for fleet work (the active one if any, with :data:`CONF` applied).
+
+    Python workers run this interpreter (``PYSPARK_PYTHON`` defaults to ``sys.executable``), so
+    they import the same omega-graph, pandas and pyarrow.
+    """
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.master(master_of(master)).appName(app_name)
+    for key, value in CONF.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    for key, value in CONF.items():
+        if not key.startswith("spark.ui"):
+            spark.conf.set(key, value)
+    return spark
+
+
+def read_table(
+    spark: SparkSession, out: str | os.PathLike[str], table: str, manifest: Manifest | None = None
+) -> DataFrame:
+    """``table`` of export ``out`` over the manifest's stores, with the ``store`` column (a string)."""
+    manifest = manifest if manifest is not None else read_manifest(out, required=True)
+    files = table_files(out, table, manifest)
+    if not files:
+        raise NotFoundError(
+            "fleet export", os.fspath(out), "export at least one store first (omega-graph fleet export)"
+        )
+    base = os.path.join(os.path.abspath(os.fspath(out)), table)
+    return spark.read.option("basePath", base).parquet(*files)
