@@ -273,6 +273,19 @@ def test_invalidate_causal_edges_takes_any_iterable(
     assert ids(store, known_at=899) == set(EDGES)
 
 
+@pytest.mark.parametrize(
+    "edge_id",
+    ['e "quoted" \\ back', "e-ünïcødé-😀", "e\x00nul", "e\nnewline\ttab", "e-[1, 2]"],
+    ids=["quotes", "non-ascii", "nul", "control", "json-like"],
+)
+def test_invalidate_causal_edges_keeps_every_id_exact(store: OmegaStore, edge_id: str) -> None:
+    """The ids travel to SQLite as one JSON array (or bound one by one when JSON cannot carry them)."""
+    store.store_causal_edge(StoredCausalEdge(edge_id, "m-a", "m-c", 0.5, "causes", 300))
+    assert store.invalidate_causal_edges([edge_id, "e-ab"], at=900, reason="odd") == 2
+    assert history(store, edge_id)[-1] == (900, "invalidated", "odd")
+    assert edge_id not in ids(store) and "e-ab" not in ids(store)
+
+
 def test_invalidate_causal_edges_of_nothing_writes_nothing(store: OmegaStore) -> None:
     assert store.path is not None
     before = dump(store.path)

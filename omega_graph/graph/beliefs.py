@@ -33,21 +33,30 @@ _OPEN_LOW, _OPEN_HIGH = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 
 @dataclass(frozen=True)
 class Beliefs:
-    """The store's belief events at one state, sorted by edge id, then as written.
+    """The store's belief events on stored edges at one state, grouped by edge, then as written.
 
     ``version`` is ``(last seq, count)`` of the events table and the edges' position (largest rowid,
     last edge log entry): equal versions hold equal events on the same edge rows (events are only
     appended, and removed with their edge; an edge re-stored by ``INSERT OR REPLACE`` gets a new
-    rowid). ``rowid`` is each event's edge's rowid at that state: the snapshot's ``erowid``.
+    rowid). An edge is named by its rowid at that state (the snapshot's ``erowid``): events of an
+    edge id that is not stored are left out, as they concern no edge of the snapshot.
     """
 
     version: tuple[int, int, int, int]
-    edge_id: np.ndarray  # object: str per event
-    rowid: np.ndarray  # int64: the edge's rowid (-1: no such edge)
+    rowid: np.ndarray  # int64: the edge's rowid, ascending
     event: np.ndarray  # int8: 0 validity set, 1 invalidated, 2 reinstated
     at: np.ndarray  # int64
     valid_from: np.ndarray  # int64, _OPEN_LOW when open
     valid_to: np.ndarray  # int64, _OPEN_HIGH when open
+
+
+#: The events in the order written, each with its edge's rowid: a forward scan of the events table
+#: and one probe of the edge id index per event (CROSS JOIN keeps that order), integers only.
+_EVENTS_SQL = (
+    "SELECT e.rowid, CASE v.event WHEN 'validity_set' THEN 0 WHEN 'invalidated' THEN 1 ELSE 2 END, v.at, "
+    f"coalesce(v.valid_from, {_OPEN_LOW}), coalesce(v.valid_to, {_OPEN_HIGH}) "
+    "FROM omega_edge_events v CROSS JOIN causal_edges e ON e.id = v.edge_id ORDER BY v.seq"
+)
 
 
 def read_beliefs(conn: sqlite3.Connection, state: SnapshotState, previous: Beliefs | None = None) -> Beliefs:
@@ -57,30 +66,24 @@ def read_beliefs(conn: sqlite3.Connection, state: SnapshotState, previous: Belie
     version = (int(seq), int(count), state.edge_max_rowid, state.log_seq)
     if previous is not None and previous.version == version:
         return previous
-    rows = conn.execute(
-        "SELECT v.edge_id, coalesce(e.rowid, -1), "
-        "CASE v.event WHEN 'validity_set' THEN 0 WHEN 'invalidated' THEN 1 ELSE 2 END, v.at, "
-        f"coalesce(v.valid_from, {_OPEN_LOW}), coalesce(v.valid_to, {_OPEN_HIGH}) "
-        "FROM omega_edge_events v LEFT JOIN causal_edges e ON e.id = v.edge_id ORDER BY v.edge_id, v.seq"
-    ).fetchall()
-    n = len(rows)
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), (), ()]
+    rows = conn.execute(_EVENTS_SQL).fetchall()
+    table = np.array(rows, dtype=np.int64).reshape(len(rows), 5)
+    table = table[np.argsort(table[:, 0], kind="stable")]  # by edge, each edge's events as written
     return Beliefs(
         version,
-        np.array(columns[0], dtype=object),
-        np.fromiter(columns[1], dtype=np.int64, count=n),
-        np.fromiter(columns[2], dtype=np.int8, count=n),
-        np.fromiter(columns[3], dtype=np.int64, count=n),
-        np.fromiter(columns[4], dtype=np.int64, count=n),
-        np.fromiter(columns[5], dtype=np.int64, count=n),
+        np.ascontiguousarray(table[:, 0]),
+        table[:, 1].astype(np.int8),
+        np.ascontiguousarray(table[:, 2]),
+        np.ascontiguousarray(table[:, 3]),
+        np.ascontiguousarray(table[:, 4]),
     )
 
 
-def _last_of_each_edge(ids: np.ndarray) -> np.ndarray:
-    """Positions of the last event of each edge in ``ids`` (sorted by edge)."""
-    if len(ids) == 0:
+def _last_of_each_edge(rowids: np.ndarray) -> np.ndarray:
+    """Positions of the last event of each edge in ``rowids`` (grouped by edge)."""
+    if len(rowids) == 0:
         return np.empty(0, dtype=np.int64)
-    return np.flatnonzero(np.append(ids[1:] != ids[:-1], True))
+    return np.flatnonzero(np.append(rowids[1:] != rowids[:-1], True))
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,11 @@ class BeliefFilter:
             if self.known_at is not None:
                 belief &= b.at <= self.known_at
             pos = np.flatnonzero(belief)
-            last = pos[_last_of_each_edge(b.edge_id[pos])]
+            last = pos[_last_of_each_edge(b.rowid[pos])]
             out.append(last[b.event[last] == 1])
         if self.valid_at is not None:
             pos = np.flatnonzero(b.event == 0)
-            last = pos[_last_of_each_edge(b.edge_id[pos])]
+            last = pos[_last_of_each_edge(b.rowid[pos])]
             t = self.valid_at
             out.append(last[(b.valid_from[last] > t) | (b.valid_to[last] < t)])
         return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
@@ -117,7 +120,6 @@ def apply(data: GraphData, f: BeliefFilter) -> GraphData:
 
     def build() -> GraphData:
         rowids = b.rowid[f.excluded(b)]
-        rowids = rowids[rowids >= 0]
         if len(rowids) == 0 or data.n_edges == 0:
             return data
         gone = np.zeros(int(max(rowids.max(), data.erowid.max())) + 1, dtype=bool)
