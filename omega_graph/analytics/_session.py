@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -108,13 +109,33 @@ class DuckSession:
         return fetch(cursor) if self._remote else cursor.df()
 
     def _execute(self, cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None) -> Any:
-        """``cursor.execute(sql, params)``; in the worker, curated parameters go in as typed SQL
-        literals of a prepared statement instead (DuckDB imports pandas to bind Python values)."""
+        """The result of ``sql`` with ``params`` on ``cursor`` (see :meth:`_result`).
+
+        In the worker, curated parameters go in as typed SQL literals of a prepared statement
+        instead (DuckDB imports pandas to bind Python values). PREPARE, EXECUTE and the fetch run in
+        one DuckDB transaction: ``sqlite_query`` (every tolerant view) binds on the SQLite connection
+        of the transaction it is bound in and keeps a pointer to it; that connection is closed and
+        freed when the transaction ends, and an EXECUTE in a later transaction reuses the plan bound
+        at PREPARE (unless a parameter of unresolved type forces a new bind), so it would read through
+        a dangling handle (SQLite's "out of memory" or "bad parameter or other API misuse", or a
+        freed handle reused by chance). The statement is deallocated before its transaction ends.
+        """
+        import duckdb
+
         values = [_literal_value(p) for p in params or ()]
         if not self._remote or not params or any(v is None for v in values):
-            return cursor.execute(sql, params)
-        cursor.execute(f"PREPARE omega_curated AS {sql}")
-        return cursor.execute(f"EXECUTE omega_curated({', '.join(v for v in values if v is not None)})")
+            return self._result(cursor.execute(sql, params))
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            cursor.execute(f"PREPARE omega_curated AS {sql}")
+            result = self._result(cursor.execute(f"EXECUTE omega_curated({', '.join(map(str, values))})"))
+            cursor.execute("DEALLOCATE omega_curated")
+        except BaseException:
+            with contextlib.suppress(duckdb.TransactionException):  # none left to end: keep the error
+                cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
+        return result
 
     def attach(self, file: str) -> None:
         """(Re)attach ``file`` as ``omega`` and rebuild the ``clean_<table>`` views."""
@@ -164,7 +185,7 @@ class DuckSession:
         cursor = self._cursor(parallel)
         for _ in range(len(CRATE_TABLES) + 1):
             try:
-                return self._result(self._execute(cursor, sql, params))
+                return self._execute(cursor, sql, params)
             except duckdb.TypeMismatchException as err:
                 if not self.tolerate():
                     raise DatabaseError(
