@@ -341,10 +341,14 @@ def table_names(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _check_adoptable(conn: sqlite3.Connection) -> None:
-    """Refuse a file that holds tables but is not an omega store (or a crate table is reshaped)."""
+def _check_adoptable(conn: sqlite3.Connection, version: int) -> None:
+    """Refuse a file that holds tables but is not an omega store (or a crate table is reshaped).
+
+    A file at an older omega-graph version (``version`` >= 1) holds every crate table; another
+    application's database with a ``user_version`` of its own does not, and is left alone.
+    """
     tables = set(table_names(conn))
-    if tables and not tables & CRATE_TABLES.keys():
+    if (tables and not tables & CRATE_TABLES.keys()) or (version > 0 and not CRATE_TABLES.keys() <= tables):
         shown = ", ".join(sorted(tables)[:5])
         raise SchemaError(
             f"this SQLite file is not an omega store (it holds {shown}); open an omega store or a new path"
@@ -371,8 +375,8 @@ def check_usable(conn: sqlite3.Connection) -> int:
     """
     version = user_version(conn)
     _refuse_newer(version)
-    if version == 0:
-        _check_adoptable(conn)
+    if version < SCHEMA_VERSION:
+        _check_adoptable(conn, version)
     return version
 
 
@@ -390,8 +394,7 @@ def migrate(conn: sqlite3.Connection) -> tuple[int, int]:
     try:
         before = user_version(conn)  # another process may have migrated meanwhile
         _refuse_newer(before)
-        if before == 0:
-            _check_adoptable(conn)
+        _check_adoptable(conn, before)
         for step in MIGRATIONS:
             if step.version > before:
                 for statement in _statements(step.sql):

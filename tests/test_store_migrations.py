@@ -200,18 +200,29 @@ def test_file_from_a_newer_omega_graph_is_refused_untouched(db_path: Path, recor
     assert not wal.exists() or wal.stat().st_size == 0
 
 
-def test_sqlite_file_with_unrelated_tables_is_refused_untouched(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("version", "with_memories"),
+    # (0, True) is not here: a crate file holding only some tables is adopted (the crate makes them lazily)
+    [(0, False), (1, False), (3, False), (SCHEMA_VERSION - 1, False), (1, True), (SCHEMA_VERSION - 1, True)],
+)
+def test_sqlite_file_with_unrelated_tables_is_refused_untouched(
+    tmp_path: Path, version: int, with_memories: bool
+) -> None:
+    """Another application's database, whatever its own user_version, is never migrated into."""
     path = tmp_path / "other-app.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
     conn.execute("INSERT INTO invoices VALUES (1, 9.5)")
+    if with_memories:  # a table that happens to share a crate table's name and columns
+        conn.execute(MIGRATIONS[0].sql.split(";")[0])
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
     before = path.read_bytes()
-    with pytest.raises(SchemaError, match="invoices"):
+    with pytest.raises(SchemaError, match="not an omega store"):
         OmegaStore(path)
     _assert_untouched(path, before)
-    assert _schema(path)[-1] == ("user_version", 0)
+    assert _schema(path)[-1] == ("user_version", version)
 
 
 def test_reshaped_crate_table_is_refused(tmp_path: Path) -> None:
