@@ -6,8 +6,8 @@ raises :class:`~omega_graph.errors.MissingDependencyError` saying how to install
 
 Examples
 --------
->>> master_of(None)
-'local[2]'
+>>> master_of("local[4]")
+'local[4]'
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from ._layout import Manifest, read_manifest, table_files
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["INSTALL_HINT", "master_of", "read_table", "require_pyspark", "session"]
+__all__ = ["DEFAULT_MASTER", "INSTALL_HINT", "master_of", "read_table", "require_pyspark", "session"]
 
 INSTALL_HINT = (
     "install the Spark extra: pip install 'omega-graph[spark]' (and a Java runtime 17+, "
     "e.g. apt-get install default-jre-headless)"
 )
+#: The master when nothing names one: this machine's cores, two here.
+DEFAULT_MASTER = "local[2]"
 #: Settings every fleet session gets: UTC periods (as the store statistics), store ids read as text.
 CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
@@ -52,22 +54,33 @@ def require_pyspark() -> Any:
     return pyspark
 
 
-def master_of(master: str | None) -> str:
-    """The Spark master to use: ``master``, else ``$OMEGA_GRAPH_SPARK_MASTER``, else ``local[2]``."""
-    return master or os.environ.get("OMEGA_GRAPH_SPARK_MASTER") or "local[2]"
+def master_of(master: str | None) -> str | None:
+    """The Spark master to ask for: ``master``, else ``$OMEGA_GRAPH_SPARK_MASTER``, else None.
+
+    None leaves it to Spark: ``spark-submit --master URL`` (or ``spark.master`` in Spark's own
+    configuration) when there is one, else ``local[2]``, this machine's two cores (see :func:`session`).
+    """
+    return master or os.environ.get("OMEGA_GRAPH_SPARK_MASTER") or None
 
 
 def session(master: str | None = None, app_name: str = "omega-graph fleet") -> SparkSession:
     """A SparkSession for fleet work (the active one if any, with :data:`CONF` applied).
 
-    Python workers run this interpreter (``PYSPARK_PYTHON`` defaults to ``sys.executable``), so
-    they import the same omega-graph, pandas and pyarrow.
+    The master is ``master`` or ``$OMEGA_GRAPH_SPARK_MASTER`` when given, else the one
+    ``spark-submit --master`` or Spark's configuration names, else ``local[2]``. Python workers run
+    this interpreter (``PYSPARK_PYTHON`` defaults to ``sys.executable``), so they import the same
+    omega-graph, pandas and pyarrow.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.master(master_of(master)).appName(app_name)
+    builder = SparkSession.builder.appName(app_name)
+    chosen = master_of(master)
+    if chosen is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        chosen = DEFAULT_MASTER  # not started by spark-submit (whose JVM knows its --master)
+    if chosen is not None:
+        builder = builder.master(chosen)
     for key, value in CONF.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -130,6 +130,20 @@ class CausalGraph(Identification, NetworkxFace):
         self._base = _cache.open_snapshot(self._source, self._filters, loader, cache)
         self._data: GraphData = beliefs.apply(self._base, self._beliefs).prepare()
 
+    @classmethod
+    def from_frames(cls, memories: pd.DataFrame, edges: pd.DataFrame) -> CausalGraph:
+        """A snapshot of one store's ``memories`` and ``causal_edges`` rows given as pandas frames,
+        with no store behind it (a fleet export's worker): every edge, as ``include_invalidated=True``;
+        ``refresh()`` is refused. The columns and what the snapshot holds: :mod:`._frames`."""
+        from ._frames import NoStore, data_from_frames
+
+        graph = cls.__new__(cls)
+        graph._as_of, graph._filters, graph._beliefs = _options.checked(0.0, None, None, None, None, True)
+        graph._loader, graph._source = "frames", NoStore()  # type: ignore[assignment]
+        graph._base = data_from_frames(memories, edges)
+        graph._data = graph._base.prepare()
+        return graph
+
     # ----- the snapshot -------------------------------------------------------------------------
     @property
     def min_weight(self) -> float:
