@@ -96,8 +96,17 @@ def test_demo_through_the_installed_script(tmp_path: Path) -> None:
     assert done.stderr == ""  # no progress bar into a pipe
     lines = done.stdout.splitlines()
     html = out_dir / "report" / "report.html"
-    assert lines[-1] == f"Open {html.absolute()}"
+    fleet_html = out_dir / "fleet" / "report" / "report.html"
+    assert lines[-2:] == [f"Open {html.absolute()}", f"and the fleet's {fleet_html.absolute()}"]
     assert html.is_file() and "data:image/png;base64," in html.read_text(encoding="utf-8")
+    assert fleet_html.is_file() and "data:image/png;base64," in fleet_html.read_text(encoding="utf-8")
+    fleet_files = sorted((out_dir / "fleet" / "stores").glob("*.db"))
+    v2 = [f for f in fleet_files if f.name.endswith("-v2.db")]
+    assert len(fleet_files) == 40 and 0 < len(v2) < 40
+    manifest = json.loads((out_dir / "fleet" / "export" / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(e["path"] for e in manifest["stores"]) == [str(f) for f in fleet_files]
+    versions = {row.split()[0]: int(row.split()[1]) for row in lines if row.startswith(("v1 ", "v2 "))}
+    assert versions == {"v1": len(fleet_files) - len(v2), "v2": len(v2)}
     db = out_dir / "omega-sample.db"
     with OmegaStore(db) as store:
         graph = store.causal_graph()

@@ -114,6 +114,7 @@ def main() -> None:
 from . import (  # noqa: E402 - registers commands
     _commands_beliefs,
     _commands_data,
+    _commands_fleet,
     _commands_identify,
     _commands_query,
     _commands_report,
@@ -141,10 +142,18 @@ _ORDER = (
     "generate",
     "demo",
     "cache",
+    "fleet",
 )
 _COMMANDS = {
     c.name: c
-    for m in (_commands_beliefs, _commands_data, _commands_identify, _commands_query, _commands_report)
+    for m in (
+        _commands_beliefs,
+        _commands_data,
+        _commands_fleet,
+        _commands_identify,
+        _commands_query,
+        _commands_report,
+    )
     for c in m.COMMANDS
 }
 for _name in sorted(_COMMANDS, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER)):

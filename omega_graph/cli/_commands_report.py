@@ -131,8 +131,54 @@ def demo_command(out_dir: Path, quiet: bool, force_progress: bool) -> None:
         _section("The statistics report")
         result = _write_report(store, out_dir / "report", progress_enabled(quiet, force_progress))
         _echo_written(result)
+    fleet_report = _demo_fleet(out_dir / "fleet", progress_enabled(quiet, force_progress))
     click.echo("")
     click.echo(f"Open {Path(result.html).absolute()}")
+    click.echo(f"and the fleet's {Path(fleet_report.html).absolute()}")
 
+
+def _demo_fleet(out_dir: Path, enabled: bool) -> Any:
+    """Generate a small fleet, export it, print its statistics per agent version, write its report."""
+    import warnings
+
+    from .. import fleet
+    from ..report import write_fleet_report
+
+    stores, export = out_dir / "stores", out_dir / "export"
+    _section(f"A fleet of {DEMO_FLEET} agent stores (omega-graph fleet --help)")
+    with progress_bar("generating the fleet", enabled) as progress:
+        paths = fleet.generate(
+            stores, DEMO_FLEET, seed=1, edges=DEMO_FLEET_EDGES, overwrite=True, progress=progress
+        )
+    with progress_bar("exporting to Parquet", enabled) as progress:
+        result = fleet.export([stores], export, progress=progress)
+    click.echo(
+        f"{len(paths)} stores in {os.fspath(stores)}, exported to {os.fspath(export)} "
+        f"({len(result.exported)} written, {len(result.unchanged)} unchanged since the last run)"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        overview = fleet.statistics(None, export)["overview"]
+    counts = overview.pivot(index="store", columns="entity", values="count")
+    version = {e.store_id: ("v2" if e.path.endswith("-v2.db") else "v1") for e in result.manifest.stores}
+    by_version = counts.groupby(counts.index.map(version))[["memories", "causal_edges"]].agg(
+        ["count", "median"]
+    )
+    rows = [
+        [v, int(r[("memories", "count")]), int(r[("memories", "median")]), int(r[("causal_edges", "median")])]
+        for v, r in by_version.iterrows()
+    ]
+    echo_table(["agent version", "stores", "median memories", "median edges"], rows)
+    with progress_bar("writing the fleet report", enabled) as progress:
+        files = write_fleet_report(
+            export, out_dir / "report", progress=lambda step, done, total: progress(done, total, step)
+        )
+    click.echo(f"fleet report.html: {os.fspath(files.html)}")
+    return files
+
+
+#: The demo's fleet: stores and the range of causal edges per store (small, so it runs in seconds).
+DEMO_FLEET = 40
+DEMO_FLEET_EDGES = (200, 2_000)
 
 COMMANDS = [report_command, demo_command]

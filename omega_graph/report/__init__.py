@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ValidationError
 from . import _graph_sections, _sections
 from ._context import Context, ReportOptions
+from ._fleet import FLEET_SECTIONS, FleetReportOptions, write_fleet_report
 from ._html import render_html
 from ._markdown import render_markdown
 from ._model import Report, Section
@@ -48,7 +49,18 @@ from ._model import Report, Section
 if TYPE_CHECKING:
     from ..store import OmegaStore
 
-__all__ = ["SECTIONS", "Report", "ReportFiles", "ReportOptions", "Section", "build_report", "write_report"]
+__all__ = [
+    "FLEET_SECTIONS",
+    "SECTIONS",
+    "FleetReportOptions",
+    "Report",
+    "ReportFiles",
+    "ReportOptions",
+    "Section",
+    "build_report",
+    "write_fleet_report",
+    "write_report",
+]
 
 #: ``(id, title)`` of every section, in report order.
 SECTIONS: tuple[tuple[str, str], ...] = (
