@@ -350,3 +350,25 @@ def spark() -> Iterator[object]:
     spark.conf.set("spark.sql.shuffle.partitions", "4")
     yield spark
     spark.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """A real headless Chromium (Debian's) driven by Playwright; skips where it cannot run, except
+    under ``CI=true`` (see ``tests/test_report_browser.py``: ``unavailable``, ``chromium_path``)."""
+    from test_report_browser import CHROMIUM_ARGS, chromium_path, unavailable
+
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        unavailable("the Python package playwright is not installed (pip install -e '.[test]')")
+    executable = chromium_path()
+    if executable is None:
+        unavailable("no Chromium at /usr/bin/chromium or on PATH")
+    with sync_playwright() as p:
+        try:
+            launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        except Error as err:
+            unavailable(f"Chromium at {executable} did not start: {str(err).splitlines()[0]}")
+        yield launched
+        launched.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -22,7 +21,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from test_report_browser import CHROMIUM_ARGS, LAPTOP, chromium_path, open_report, unavailable
+from test_report_browser import LAPTOP, open_report
 
 from omega_graph import OmegaStore
 from omega_graph.errors import NotFoundError, ValidationError
@@ -341,24 +340,6 @@ def test_links_escape_markdown_and_html() -> None:
 
 
 # ----- a real browser -----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        unavailable("the Python package playwright is not installed (pip install -e '.[test]')")
-    executable = chromium_path()
-    if executable is None:
-        unavailable("no Chromium at /usr/bin/chromium or on PATH")
-    with sync_playwright() as p:
-        try:
-            launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        except Error as err:
-            unavailable(f"Chromium at {executable} did not start: {str(err).splitlines()[0]}")
-        yield launched
-        launched.close()
-
-
 def test_the_report_renders_in_a_browser(browser, fleet: Fleet, report: ReportFiles) -> None:
     page, problems = open_report(browser, report.html)
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,24 +45,6 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(msg + " (CI=true: the browser test must run; `make test` installs Debian's chromium)")
     pytest.skip(msg + "; install Debian's chromium package (`make browser`, needs root) to run it")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        unavailable("the Python package playwright is not installed (pip install -e '.[test]')")
-    executable = chromium_path()
-    if executable is None:
-        unavailable("no Chromium at /usr/bin/chromium or on PATH")
-    with sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        except Error as err:
-            unavailable(f"Chromium at {executable} did not start: {str(err).splitlines()[0]}")
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
