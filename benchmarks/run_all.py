@@ -23,6 +23,8 @@ SMOKE = {
     "bench_identification.py": ["--memories", "10000", "--edges", "30000"],
     "bench_analytics.py": ["--memories", "2000", "--edges", "6000"],
     "bench_nx_backend.py": ["--memories", "10000", "--edges", "30000", "--rounds", "2"],
+    "bench_beliefs.py": ["--memories", "10000", "--edges", "30000", "--bulk", "1000"],
+    "bench_fleet.py": ["--stores", "20"],
 }
 
 
