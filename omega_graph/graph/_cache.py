@@ -127,7 +127,8 @@ def filtered(data: GraphData, filters: Filters, source: Source) -> GraphData:
         keep &= np.isin(data.etype, np.array(wanted, dtype=data.etype.dtype))
     if filters.as_of is not None:
         keep &= ~data.created_bad & (data.created <= filters.as_of)
-    out = data.subset_edges(keep)
+    # every edge kept (an as_of after the last edge, as known_at=now gives): the same arrays, no copy
+    out = dataclasses.replace(data) if keep.all() else data.subset_edges(keep)
     with source.read() as conn:
         return finish(conn, out)
 
