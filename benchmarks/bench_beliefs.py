@@ -116,8 +116,8 @@ def main() -> None:
             store.edge_history(e)
             times.append(time.perf_counter() - t0)
         print(
-            f"edge_history: median {np.median(times) * 1e3:.2f} ms, max {max(times) * 1e3:.2f} ms "
-            "(target < 10 ms)"
+            f"edge_history: first call {times[0] * 1e3:.2f} ms (one-time: statements prepared, pages read), "
+            f"then median {np.median(times[1:]) * 1e3:.2f} ms, max {max(times[1:]) * 1e3:.2f} ms (target < 10 ms)"
         )
     remove(path)
 
