@@ -93,12 +93,16 @@ def session(master: str | None = None, app_name: str = "omega-graph fleet") -> S
 def read_table(
     spark: SparkSession, out: str | os.PathLike[str], table: str, manifest: Manifest | None = None
 ) -> DataFrame:
-    """``table`` of export ``out`` over the manifest's stores, with the ``store`` column (a string)."""
+    """``table`` of export ``out`` over the manifest's stores, with the ``store`` column (a string).
+
+    The files are named by ``file://`` URIs: the export is on this machine's file system (or one
+    every node mounts at the same path), whatever Spark's default file system (HDFS on a cluster).
+    """
     manifest = manifest if manifest is not None else read_manifest(out, required=True)
     files = table_files(out, table, manifest)
     if not files:
         raise NotFoundError(
             "fleet export", os.fspath(out), "export at least one store first (omega-graph fleet export)"
         )
-    base = os.path.join(os.path.abspath(os.fspath(out)), table)
-    return spark.read.option("basePath", base).parquet(*files)
+    base = "file://" + os.path.join(os.path.abspath(os.fspath(out)), table)  # Hadoop paths: not %-encoded
+    return spark.read.option("basePath", base).parquet(*("file://" + f for f in files))
