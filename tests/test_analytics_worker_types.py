@@ -334,3 +334,67 @@ def test_session_runs_parameters_over_tolerant_views(dirty: str, remote: bool, p
     same(second, want, "second run")
     importance = pd.to_numeric(typed_rows(dirty, "memories")["importance"])
     assert histogram["memories"].sum() == importance.between(0, 1).sum()
+
+
+# ----- one SQLite connection, one DuckDB thread ------------------------------------------------------
+def _threads(session: DuckSession) -> int:
+    row = session.connection.execute("SELECT current_setting('threads')").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize(
+    ("consistent", "remote", "threads_before"), [(True, False, 1), (True, True, 1), (False, False, 2)]
+)
+def test_scans_through_one_sqlite_connection_run_on_one_thread(
+    dirty: str, consistent: bool, remote: bool, threads_before: int
+) -> None:
+    """A consistent session runs one DuckDB thread from the start; a snapshot session moves to one
+    thread (and the worker's session drops its parallel connection) once a table is read through
+    ``sqlite_query``. Two threads scanning through one SQLite connection crash the process."""
+    session = DuckSession(dirty, consistent=consistent, threads=2, remote=remote)
+    try:
+        assert _threads(session) == threads_before
+        assert (session._par is not None) == remote
+        with pytest.warns(DataQualityWarning):
+            session.run(Q.DEGREE_TABLE, [TOP], parallel=remote)
+        assert _threads(session) == 1
+        assert session._par is None
+        got = session.run(Q.DEGREE_TABLE, [2**62], parallel=remote)
+    finally:
+        session.close()
+    if remote:
+        from omega_graph.duck._frames import frame
+
+        got = frame(got)
+    same(got, _degree_table(dirty), "degree table after the switch to one thread")
+
+
+_HAMMER = """
+import sys, warnings
+from omega_graph.analytics import queries as Q
+from omega_graph.analytics._session import DuckSession
+warnings.simplefilter("ignore")
+for consistent, rounds in ((False, 40), (True, 70)):
+    for _ in range(rounds):
+        session = DuckSession(sys.argv[1], consistent=consistent, threads=2)
+        for _ in range(5):
+            session.run(Q.DEGREE_TABLE, [7])
+        session.close()
+"""
+
+
+def test_degree_tables_over_tolerant_views_do_not_crash(dirty: str) -> None:
+    """The crash this guards against: DuckDB's SQLite extension scanning two tolerant views of one
+    statement from two threads through one SQLite connection. It took 10 to 60 such sessions, so a
+    child process opens 110 of them (a crash would only kill the child)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", _HAMMER, dirty],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -56,13 +56,22 @@ class DuckSession:
     then goes through the statement's one SQLite read transaction. A snapshot copy never changes
     and keeps the parallel scans.
 
+    One SQLite connection, one DuckDB thread: the SQLite extension reads values through
+    ``sqlite3_column_value``, which SQLite documents as unprotected, so two DuckDB threads scanning
+    through the same SQLite connection (two tables of one statement in parallel pipelines) corrupt
+    its allocator and crash the process (reproduced: a degree table over two tolerant views). The
+    scans share one connection in a consistent session and wherever a table is read through
+    ``sqlite_query`` (the tolerant views, in every session). So a consistent session's DuckDB
+    runs on one thread, and a session whose tables turn tolerant moves to one thread
+    (:meth:`tolerate`), dropping its parallel connection.
+
     ``remote`` (the worker's sessions): results come back as :func:`omega_graph.duck._frames.fetch`
-    payloads instead of DataFrames (the worker never imports pandas for them), and a second
-    connection of the same DuckDB database keeps the multi-threaded scans for requests marked
-    ``parallel``. Such a result may mix commits unless nothing committed while it ran: the parent
-    accepts it only when its own ``PRAGMA data_version`` is unchanged from before the request to
-    after the answer, and otherwise asks again with ``parallel`` off (see
-    :meth:`omega_graph.analytics.Analytics._exec`).
+    payloads instead of DataFrames (the worker never imports pandas for them), and a second DuckDB
+    database with ``threads`` threads keeps the multi-threaded scans (one SQLite connection per
+    scan thread) for requests marked ``parallel``. Such a result may mix commits unless nothing
+    committed while it ran: the parent accepts it only when its own ``PRAGMA data_version`` is
+    unchanged from before the request to after the answer, and otherwise asks again with
+    ``parallel`` off (see :meth:`omega_graph.analytics.Analytics._exec`).
     """
 
     def __init__(
@@ -75,23 +84,33 @@ class DuckSession:
         if remote and file is not None:  # import NumPy (for fetchnumpy) while DuckDB checks the extension
             numpy = threading.Thread(target=_import_numpy, name="omega-numpy-import", daemon=True)
             numpy.start()
-        self._con = connect(threads)
+        self._file: str | None = None
+        self._con = self._connect(1 if consistent else threads, multithreaded_scans=not consistent)
+        self._one_thread = consistent or threads == 1
         self._par: duckdb.DuckDBPyConnection | None = None
         try:
-            if consistent:
-                self._con.execute("SET sqlite_disable_multithreaded_scans = true")
-                if remote:
-                    self._par = self._con.cursor()
-                    self._par.execute("SET sqlite_disable_multithreaded_scans = false")
+            if consistent and remote:
+                self._par = self._connect(threads, multithreaded_scans=True)
             if file is not None:
                 self.attach(file)
-            self._con.execute("SET lock_configuration = true")
         except BaseException:
             self.close()
             raise
         finally:
             if numpy is not None:
                 numpy.join()
+
+    @staticmethod
+    def _connect(threads: int | None, *, multithreaded_scans: bool) -> duckdb.DuckDBPyConnection:
+        con = connect(threads)
+        try:
+            if not multithreaded_scans:
+                con.execute("SET sqlite_disable_multithreaded_scans = true")
+            con.execute("SET lock_configuration = true")
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -139,22 +158,39 @@ class DuckSession:
 
     def attach(self, file: str) -> None:
         """(Re)attach ``file`` as ``omega`` and rebuild the ``clean_<table>`` views."""
-        con = self._con
-        con.execute("USE memory")
-        con.execute("DETACH DATABASE IF EXISTS omega")
-        con.execute(f"ATTACH '{quote(file)}' AS omega (TYPE sqlite, READ_ONLY)")
-        for c in (con, self._par) if self._par is not None else (con,):
-            c.execute("USE omega")
-            c.execute("SET search_path = 'omega.main,memory.main'")
-        self._types = column_types(con)
+        self._file = file
+        for con in (self._con, self._par) if self._par is not None else (self._con,):
+            con.execute("USE memory")
+            con.execute("DETACH DATABASE IF EXISTS omega")
+            con.execute(f"ATTACH '{quote(file)}' AS omega (TYPE sqlite, READ_ONLY)")
+            con.execute("USE omega")
+            con.execute("SET search_path = 'omega.main,memory.main'")
+        self._types = column_types(self._con)
         missing = [t for t, cols in self._types.items() if not cols]
         if missing:
             raise DatabaseError(f"{file!r} lacks the table(s) {', '.join(missing)}; it is not an omega store")
         for table in CRATE_TABLES:
             if table in self._tolerant:
-                con.execute(tolerant_view_sql(table, self._types[table]))
+                self._con.execute(tolerant_view_sql(table, self._types[table]))
             else:
-                con.execute(typed_view_sql(table))
+                self._con.execute(typed_view_sql(table))
+                if self._par is not None:
+                    self._par.execute(typed_view_sql(table))
+
+    def _read_tolerantly(self, tables: list[str]) -> None:
+        """Read ``tables`` through tolerant views from now on, on one DuckDB thread (see the class)."""
+        self._tolerant.update(tables)
+        if self._par is not None:
+            self._par.close()
+            self._par = None
+        if self._one_thread:
+            for table in tables:
+                self._con.execute(tolerant_view_sql(table, self._types[table]))
+            return
+        old, self._con, self._one_thread = self._con, self._connect(1, multithreaded_scans=True), True
+        old.close()
+        assert self._file is not None
+        self.attach(self._file)
 
     def tolerate(self) -> bool:
         """List wrongly typed values; switch their tables to tolerant views. False if none is new."""
@@ -162,9 +198,7 @@ class DuckSession:
         new = sorted(set(found["table"]) - self._tolerant)
         if not new:
             return False
-        for table in new:
-            self._con.execute(tolerant_view_sql(table, self._types[table]))
-            self._tolerant.add(table)
+        self._read_tolerantly(new)
         summary = "; ".join(
             f"{t}.{c}: {n} value(s) stored as {', '.join(sorted(g['stored_type'].unique()))}"
             for (t, c), g in found[found["table"].isin(new)].groupby(["table", "column"], sort=True)
@@ -182,10 +216,9 @@ class DuckSession:
         """Run a curated statement; on a type mismatch, switch to tolerant views and run again."""
         import duckdb
 
-        cursor = self._cursor(parallel)
         for _ in range(len(CRATE_TABLES) + 1):
             try:
-                return self._execute(cursor, sql, params)
+                return self._execute(self._cursor(parallel), sql, params)
             except duckdb.TypeMismatchException as err:
                 if not self.tolerate():
                     raise DatabaseError(
@@ -218,9 +251,9 @@ class DuckSession:
     def type_anomalies(self) -> pd.DataFrame:
         """Every wrongly typed value; their tables switch to tolerant views."""
         found = anomaly_rows(self._con, self._types)
-        for table in sorted(set(found["table"]) - self._tolerant):
-            self._con.execute(tolerant_view_sql(table, self._types[table]))
-            self._tolerant.add(table)
+        new = sorted(set(found["table"]) - self._tolerant)
+        if new:
+            self._read_tolerantly(new)
         return found
 
     def export(self, directory: str) -> pd.DataFrame:

@@ -16,7 +16,9 @@ state per statistic on a live file:
   DuckDB transaction goes through the transaction's single SQLite connection and read
   transaction. Each curated statistic is one SQL statement (one DuckDB transaction), so it sees one
   state of the file whatever commits meanwhile. Sessions in this process (mode ``"live"``) always
-  read this way, as does :meth:`Analytics.export_parquet` (all its tables in one transaction);
+  read this way, as does :meth:`Analytics.export_parquet` (all its tables in one transaction).
+  Such a session's DuckDB runs on one thread: two threads scanning through one SQLite connection
+  crash the extension (see :class:`~._session.DuckSession`);
 - a worker session (mode ``"worker"``) first runs a statement with the parallel scans and keeps
   the answer only if this process's own ``sqlite3`` connection on the file reports the same
   ``PRAGMA data_version`` before the request and after the answer: no commit happened while any of
@@ -117,7 +119,9 @@ class Analytics(BeliefStatistics):
         then read in this process (only safe if no ``sqlite3`` connection of this process opens it
         meanwhile), a file store in its worker.
     threads : int or None
-        DuckDB worker threads (default: DuckDB's, one per core).
+        DuckDB worker threads (default: DuckDB's, one per core) where DuckDB scans in parallel: a
+        snapshot, and the worker's first try. A live session in this process, a worker's
+        consistent retry and any session reading a table through its tolerant view run on one.
     cache : bool
         Worker sessions only: a curated statistic asked again while the file provably did not
         change (this process's ``PRAGMA data_version`` equal to the one its previous answer was
