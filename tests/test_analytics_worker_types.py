@@ -337,29 +337,29 @@ def test_session_runs_parameters_over_tolerant_views(dirty: str, remote: bool, p
 
 
 # ----- one SQLite connection, one DuckDB thread ------------------------------------------------------
-def _threads(session: DuckSession) -> int:
-    row = session.connection.execute("SELECT current_setting('threads')").fetchone()
+def _threads(con: Any) -> int:
+    row = con.execute("SELECT current_setting('threads')").fetchone()
     assert row is not None
     return int(row[0])
 
 
-@pytest.mark.parametrize(
-    ("consistent", "remote", "threads_before"), [(True, False, 1), (True, True, 1), (False, False, 2)]
-)
+@pytest.mark.parametrize(("consistent", "remote"), [(True, False), (True, True), (False, False)])
 def test_scans_through_one_sqlite_connection_run_on_one_thread(
-    dirty: str, consistent: bool, remote: bool, threads_before: int
+    dirty: str, consistent: bool, remote: bool
 ) -> None:
-    """A consistent session runs one DuckDB thread from the start; a snapshot session moves to one
-    thread (and the worker's session drops its parallel connection) once a table is read through
-    ``sqlite_query``. Two threads scanning through one SQLite connection crash the process."""
+    """A consistent session runs one DuckDB thread; the worker's session scans in parallel on a
+    DuckDB of its own first; a snapshot session keeps its threads. Once a table is read through
+    ``sqlite_query`` every session runs one thread and the parallel connection is gone. Two threads
+    scanning through one SQLite connection crash the process."""
     session = DuckSession(dirty, consistent=consistent, threads=2, remote=remote)
     try:
-        assert _threads(session) == threads_before
-        assert (session._par is not None) == remote
+        if remote:
+            assert session._con is None and session._par is not None and _threads(session._par) == 2
+        else:
+            assert session._par is None and _threads(session.connection) == (1 if consistent else 2)
         with pytest.warns(DataQualityWarning):
             session.run(Q.DEGREE_TABLE, [TOP], parallel=remote)
-        assert _threads(session) == 1
-        assert session._par is None
+        assert session._par is None and _threads(session.connection) == 1
         got = session.run(Q.DEGREE_TABLE, [2**62], parallel=remote)
     finally:
         session.close()

@@ -85,12 +85,16 @@ class DuckSession:
             numpy = threading.Thread(target=_import_numpy, name="omega-numpy-import", daemon=True)
             numpy.start()
         self._file: str | None = None
-        self._con = self._connect(1 if consistent else threads, multithreaded_scans=not consistent)
-        self._one_thread = consistent or threads == 1
+        #: The session's connection (one thread when consistent, see the class); a worker session
+        #: opens it on first need: its requests scan with ``_par`` first.
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._con_threads = 1 if consistent else threads
         self._par: duckdb.DuckDBPyConnection | None = None
         try:
             if consistent and remote:
                 self._par = self._connect(threads, multithreaded_scans=True)
+            else:
+                self._con = self._connect(self._con_threads, multithreaded_scans=not consistent)
             if file is not None:
                 self.attach(file)
         except BaseException:
@@ -114,15 +118,26 @@ class DuckSession:
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
+        """The session's DuckDB connection (replaced by a one-thread one when a table turns tolerant)."""
+        if self._con is None:
+            con = self._connect(1, multithreaded_scans=False)
+            try:
+                if self._file is not None:
+                    self._attach(con)
+            except BaseException:
+                con.close()
+                raise
+            self._con, self._con_threads = con, 1
         return self._con
 
     def close(self) -> None:
-        if self._par is not None:
-            self._par.close()
-        self._con.close()
+        for con in (self._par, self._con):
+            if con is not None:
+                con.close()
+        self._par = self._con = None
 
     def _cursor(self, parallel: bool) -> duckdb.DuckDBPyConnection:
-        return self._par if parallel and self._par is not None else self._con
+        return self._par if parallel and self._par is not None else self.connection
 
     def _result(self, cursor: duckdb.DuckDBPyConnection) -> Any:
         return fetch(cursor) if self._remote else cursor.df()
@@ -159,23 +174,34 @@ class DuckSession:
     def attach(self, file: str) -> None:
         """(Re)attach ``file`` as ``omega`` and rebuild the ``clean_<table>`` views."""
         self._file = file
-        for con in (self._con, self._par) if self._par is not None else (self._con,):
-            con.execute("USE memory")
-            con.execute("DETACH DATABASE IF EXISTS omega")
-            con.execute(f"ATTACH '{quote(file)}' AS omega (TYPE sqlite, READ_ONLY)")
-            con.execute("USE omega")
-            con.execute("SET search_path = 'omega.main,memory.main'")
-        self._types = column_types(self._con)
+        for con in (self._con, self._par):
+            if con is not None:
+                self._attach(con)
+
+    def _attach(self, con: duckdb.DuckDBPyConnection) -> None:
+        assert self._file is not None
+        con.execute("USE memory")
+        con.execute("DETACH DATABASE IF EXISTS omega")
+        con.execute(f"ATTACH '{quote(self._file)}' AS omega (TYPE sqlite, READ_ONLY)")
+        con.execute("USE omega")
+        con.execute("SET search_path = 'omega.main,memory.main'")
+        self._types = column_types(con)
         missing = [t for t, cols in self._types.items() if not cols]
         if missing:
-            raise DatabaseError(f"{file!r} lacks the table(s) {', '.join(missing)}; it is not an omega store")
+            raise DatabaseError(
+                f"{self._file!r} lacks the table(s) {', '.join(missing)}; it is not an omega store"
+            )
         for table in CRATE_TABLES:
             if table in self._tolerant:
-                self._con.execute(tolerant_view_sql(table, self._types[table]))
+                con.execute(tolerant_view_sql(table, self._types[table]))
             else:
-                self._con.execute(typed_view_sql(table))
-                if self._par is not None:
-                    self._par.execute(typed_view_sql(table))
+                con.execute(typed_view_sql(table))
+
+    def _any(self) -> duckdb.DuckDBPyConnection:
+        """An open connection of this session, whichever (for single-scan statements)."""
+        con = self._con if self._con is not None else self._par
+        assert con is not None, "the session is closed"
+        return con
 
     def _read_tolerantly(self, tables: list[str]) -> None:
         """Read ``tables`` through tolerant views from now on, on one DuckDB thread (see the class)."""
@@ -183,18 +209,18 @@ class DuckSession:
         if self._par is not None:
             self._par.close()
             self._par = None
-        if self._one_thread:
+        if self._con is None:
+            return  # opened on one thread, with the tolerant views, when first needed
+        if self._con_threads == 1:
             for table in tables:
                 self._con.execute(tolerant_view_sql(table, self._types[table]))
             return
-        old, self._con, self._one_thread = self._con, self._connect(1, multithreaded_scans=True), True
-        old.close()
-        assert self._file is not None
-        self.attach(self._file)
+        self._con.close()
+        self._con = None  # reopened on one thread by the next use of :attr:`connection`
 
     def tolerate(self) -> bool:
         """List wrongly typed values; switch their tables to tolerant views. False if none is new."""
-        found = anomaly_rows(self._con, self._types)
+        found = anomaly_rows(self._any(), self._types)
         new = sorted(set(found["table"]) - self._tolerant)
         if not new:
             return False
@@ -250,7 +276,7 @@ class DuckSession:
 
     def type_anomalies(self) -> pd.DataFrame:
         """Every wrongly typed value; their tables switch to tolerant views."""
-        found = anomaly_rows(self._con, self._types)
+        found = anomaly_rows(self._any(), self._types)
         new = sorted(set(found["table"]) - self._tolerant)
         if new:
             self._read_tolerantly(new)
@@ -271,8 +297,8 @@ class DuckSession:
             raise DatabaseError(f"cannot export to {directory!r}: it is a file; give a directory")
         os.makedirs(directory, exist_ok=True)
         directory = os.path.abspath(directory)
-        con = self._con
         for _attempt in range(len(CRATE_TABLES) + 1):
+            con = self.connection  # a new one after a switch to tolerant views
             rows: list[tuple[str, int, str]] = []
             con.execute("BEGIN TRANSACTION")
             try:
