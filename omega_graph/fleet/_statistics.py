@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..analytics.statistics import _MAX_PERIODS, FREQUENCIES
+from ..analytics._curated import _MAX_PERIODS, FREQUENCIES
 from ..duck import literal
 from ..errors import DatabaseError, DataQualityWarning, NotFoundError, ValidationError, warn
 from ._dialects import DUCKDB, SPARK, STATISTICS, Dialect, activity_bounds_sql, empty_table_sql, statistic_sql

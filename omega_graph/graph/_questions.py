@@ -1,5 +1,7 @@
-"""The two faces of :class:`~.causal_graph.CausalGraph` beyond paths and influence, as mixins it inherits:
+"""The faces of :class:`~.causal_graph.CausalGraph` beyond paths and influence, as mixins it inherits:
 
+- :class:`Reach`: ancestors and descendants with their strongest-path strength, and total and
+  direct effects (path analysis), thin methods over :mod:`.reach`;
 - :class:`Identification`: the causal identification questions (Markov blanket, back-door sets,
   instruments, minimal d-separators), thin methods over :mod:`.identification` and :mod:`.adjustment`;
 - :class:`NetworkxFace`: the snapshot as networkx sees it (:meth:`~NetworkxFace.to_networkx`, and
@@ -11,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import adjustment, identification
+from ..errors import ValidationError
+from . import adjustment, identification, reach
 from .snapshot import MISSING_INT, GraphData
 
 if TYPE_CHECKING:
     import networkx as nx
+    import pandas as pd
 
-__all__ = ["Identification", "NetworkxFace"]
+__all__ = ["Identification", "NetworkxFace", "Reach"]
 
 #: networkx's read-only graph API, answered for a CausalGraph by its frozen networkx graph.
 _NETWORKX_READ_API = frozenset(
@@ -29,6 +33,157 @@ _NETWORKX_READ_API = frozenset(
         "to_directed", "to_undirected", "copy",
     }
 )  # fmt: skip
+
+
+class Reach:
+    """What a memory reaches and how strongly: ancestors, descendants, total and direct effects."""
+
+    _data: GraphData
+
+    def causes(self, memory_id: str, max_depth: int | None = None, min_strength: float = 0.0) -> pd.DataFrame:
+        """Every ancestor of ``memory_id``: a DataFrame with columns ``memory_id``, ``depth``, ``strength``.
+
+        ``depth`` is the fewest edges to ``memory_id``, ``strength`` the strongest path's strength
+        over all paths (0 when every path crosses a weight-0 edge). ``max_depth`` and
+        ``min_strength`` keep rows with ``depth <= max_depth`` and ``strength >= min_strength``.
+        Sorted by strength descending, then depth, then id; the memory itself is never a row.
+        """
+        d = self._data
+        v = d.index(memory_id)
+        return reach.reach_frame(d, v, reverse=True, max_depth=max_depth, min_strength=min_strength)
+
+    def effects(
+        self, memory_id: str, max_depth: int | None = None, min_strength: float = 0.0
+    ) -> pd.DataFrame:
+        """Every descendant of ``memory_id``; same columns and rules as :meth:`causes`."""
+        d = self._data
+        v = d.index(memory_id)
+        return reach.reach_frame(d, v, reverse=False, max_depth=max_depth, min_strength=min_strength)
+
+    def total_effect(
+        self,
+        source: str,
+        target: str,
+        through: str | Iterable[str] | None = None,
+        avoiding: str | Iterable[str] | None = None,
+    ) -> float:
+        """Sum over directed paths source -> target of the product of their weights (path analysis).
+
+        Parallel edges are separate channels and add. With ``through`` and ``avoiding`` only some
+        paths count (path-specific effects); for a single memory ``m``, always
+        ``total_effect(a, b) == total_effect(a, b, through=m) + total_effect(a, b, avoiding=m)``
+        (up to floating-point rounding).
+
+        Parameters
+        ----------
+        source, target : str
+            Memory ids, different from each other.
+        through : str or collection of str, optional
+            Count only the paths that pass through this memory, or through every member of the
+            collection. A path of a DAG meets its memories in topological order, so the members must
+            form a chain ``source -> m1 -> m2 -> ... -> target``; the effect is then
+            ``E(source, m1) * E(m1, m2) * ... * E(mk, target)``. Members that no single path joins
+            (neither reaches the other, or one lies on no source -> target path) give 0.0.
+        avoiding : str or collection of str, optional
+            Count only the paths that pass through none of these memories: the total effect in the
+            graph without them.
+
+            Both together: the paths through every member of ``through`` and no member of
+            ``avoiding``; a memory named in both is a ``ValidationError``.
+
+        Returns
+        -------
+        float
+            The sum; 0.0 when no such path exists.
+
+        Raises
+        ------
+        NotADAGError
+            A cycle lies among the memories between source and target (on some directed path from
+            one to the other), whatever ``through`` and ``avoiding`` say; it is named. A cycle
+            elsewhere does not matter.
+        ValidationError
+            ``source == target``; an id that is not a ``str``; an empty ``through`` / ``avoiding``
+            collection; ``through`` / ``avoiding`` naming the source or the target, or sharing a
+            memory; an edge weight outside [0, 1] (the edge is named). The argument and the value
+            are named.
+        NotFoundError
+            An id that is not a memory of the snapshot.
+
+        Notes
+        -----
+        Exact, never by enumerating paths: one pass of Kahn's algorithm over the memories between
+        source and target (see :func:`omega_graph.graph.reach.total_effect`); ``through`` and
+        ``avoiding`` cost about as much as the plain total effect.
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abcd")
+        4
+        >>> store.store_causal_edges([StoredCausalEdge("ab", "a", "b", 0.9, "causes", 1),
+        ...                           StoredCausalEdge("bc", "b", "c", 0.5, "causes", 2),
+        ...                           StoredCausalEdge("ac", "a", "c", 0.4, "enables", 3),
+        ...                           StoredCausalEdge("ac2", "a", "c", 0.1, "causes", 4),
+        ...                           StoredCausalEdge("cd", "c", "d", 0.5, "causes", 5)])
+        5
+        >>> g = store.causal_graph()
+        >>> round(g.total_effect("a", "d"), 6)  # (0.9 * 0.5 + 0.4 + 0.1) * 0.5
+        0.475
+        >>> round(g.total_effect("a", "d", through="b"), 6), round(g.total_effect("a", "d", avoiding="b"), 6)
+        (0.225, 0.25)
+        >>> round(g.total_effect("a", "d", through=["b", "c"]), 6)
+        0.225
+        >>> g.total_effect("a", "d", through="c", avoiding="c")
+        Traceback (most recent call last):
+        ...
+        omega_graph.errors.ValidationError: total_effect.avoiding = 'c' is invalid: expected a memory \
+not also named in through (no path both passes through it and avoids it)
+        """
+        d = self._data
+        s, t = reach.lookup(d, source, "source"), reach.lookup(d, target, "target")
+        if s == t:
+            return reach.total_effect(d, s, t)  # raises, naming the target
+        via = reach.member_indices(d, through, "through", s, t)
+        avoid = reach.member_indices(d, avoiding, "avoiding", s, t)
+        both = sorted(set(via) & set(avoid))
+        if both:
+            raise ValidationError("total_effect", "avoiding", d.node_ids[both[0]],
+                "a memory not also named in through (no path both passes through it and avoids it)")  # fmt: skip
+        return reach.total_effect(d, s, t, via, avoid)
+
+    def direct_effect(self, source: str, target: str) -> float:
+        """Sum of the weights of the edges source -> target (their direct effect); 0.0 when there are none.
+
+        Parallel edges add, as in :meth:`total_effect`. Defined on any graph (a cycle does not
+        matter: no path is followed).
+
+        Raises
+        ------
+        ValidationError
+            ``source == target``, an id that is not a ``str``, or an edge weight outside [0, 1].
+        NotFoundError
+            An id that is not a memory of the snapshot.
+
+        Examples
+        --------
+        >>> from omega_graph import OmegaStore, StoredMemory, StoredCausalEdge
+        >>> store = OmegaStore.new_in_memory()
+        >>> store.store_memories(StoredMemory(m, m, 1, 0.5, None, 0, 0) for m in "abc")
+        3
+        >>> store.store_causal_edges([StoredCausalEdge("ab", "a", "b", 0.5, "causes", 1),
+        ...                           StoredCausalEdge("ab2", "a", "b", 0.25, "enables", 2),
+        ...                           StoredCausalEdge("bc", "b", "c", 0.5, "causes", 3)])
+        3
+        >>> g = store.causal_graph()
+        >>> g.direct_effect("a", "b"), g.direct_effect("a", "c"), g.total_effect("a", "c")
+        (0.75, 0.0, 0.375)
+        """
+        d = self._data
+        s = reach.lookup(d, source, "source", "direct_effect")
+        t = reach.lookup(d, target, "target", "direct_effect")
+        return reach.direct_effect(d, s, t)
 
 
 class Identification:
