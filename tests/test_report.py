@@ -650,6 +650,19 @@ def test_beliefs_section_facts_match_the_file(belief_path: Path, tmp_path: Path)
     assert facts["Weight changes"] == str(weights) == "2"
     assert facts["Invalidated now"] == str(sum(v == "invalidated" for v in state.values())) == "6"
     assert facts["Edges revised"] == str(len(ref_changes(belief_path, 10**6))) == "10"
+    conn = sqlite3.connect(belief_path)
+    total = conn.execute("SELECT count(*) FROM causal_edges").fetchone()[0]
+    conn.close()
+    withdrawn = sum(v == "invalidated" for v in state.values())
+    overview = md.split("## 1. Overview", 1)[1].split("\n## ", 1)[0]
+    assert f"linked by {total} causal edges ({withdrawn} of them invalidated now: the chains" in overview
+
+
+def test_overview_names_no_invalidated_edges_when_there_are_none(tmp_path: Path) -> None:
+    with generate_store(tmp_path / "plain.db", memories=30, edges=60, seed=3) as store:
+        md = write_report(store, tmp_path / "out").markdown.read_text(encoding="utf-8")
+    overview = md.split("## 1. Overview", 1)[1].split("\n## ", 1)[0]
+    assert "linked by 60 causal edges;" in overview and "invalidated now" not in overview
 
 
 def test_beliefs_section_is_capped(belief_path: Path, tmp_path: Path) -> None:

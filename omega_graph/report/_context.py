@@ -86,6 +86,13 @@ class Context:
         """
         return self.analytics.type_anomalies()
 
+    @cached_property
+    def belief_facts(self) -> pd.Series:
+        """Event counts of the belief side tables, and the edges invalidated now (one row)."""
+        from ._queries import DUCK_BELIEF_FACTS
+
+        return self.sql(DUCK_BELIEF_FACTS).iloc[0]
+
     def sql(self, query: str, *params: Any) -> pd.DataFrame:
         """Run one of the report's DuckDB queries (over the ``clean_<table>`` views)."""
         self.anomalies  # noqa: B018 - the views must be tolerant before they are read

@@ -15,7 +15,6 @@ from ._context import Context
 from ._model import Facts, Paragraph, Section, fmt_count, fmt_float, fmt_percent, fmt_time, frame_table
 from ._queries import (
     DUCK_ARCHITECTURE_IDS,
-    DUCK_BELIEF_FACTS,
     DUCK_RECENT_REFLEXIONS,
     DUCK_REFLECTED_MEMORIES,
     DUCK_REVISED_EDGES,
@@ -69,9 +68,15 @@ def overview(ctx: Context) -> Section:
             f"as missing in this report: {listed}. `Analytics.type_anomalies()` lists them."
         ))  # fmt: skip
     if s.memory_count:
+        withdrawn = int(ctx.belief_facts["invalidated_now"])
+        believed = (
+            f" ({fmt_count(withdrawn)} of them invalidated now: the chains and influence below leave them "
+            "out; the graph structure counts every stored edge)"
+            if withdrawn else ""
+        )  # fmt: skip
         sec.add(Paragraph(
             f"{fmt_count(s.memory_count)} memories are linked by {fmt_count(s.causal_edge_count)} causal "
-            f"edges; {fmt_count(s.vector_count)} vectors embed them and {fmt_count(s.reflexion_count)} "
+            f"edges{believed}; {fmt_count(s.vector_count)} vectors embed them and {fmt_count(s.reflexion_count)} "
             "reflexion episodes look back on them. All times in this report are UTC; weights, "
             "importance, maturity and fitness lie in [0, 1]."
         ))  # fmt: skip
@@ -116,7 +121,7 @@ def beliefs(ctx: Context) -> Section:
     import pandas as pd
 
     sec = Section("beliefs", "How the causal beliefs changed")
-    facts = ctx.sql(DUCK_BELIEF_FACTS).iloc[0]
+    facts = ctx.belief_facts
     if int(facts["revised"]) == 0:
         sec.empty = (
             "No data: no causal edge was invalidated, reinstated, given a validity window or re-weighted."
