@@ -346,6 +346,10 @@ def test_report_command(run: Run, export_dir: Path, tmp_path: Path) -> None:
         "Not computed: the fleet has 8 stores, more than the 0" in (tmp_path / "q" / "report.md").read_text()
     )
     assert_error(run("fleet", "report", tmp_path / "nothing"), "fleet export", "not found")
+    ok(run("fleet", "report", export_dir, "--out", tmp_path / "g", "-q", "--group-by", r"-(v\d+)\.db$"))
+    grouped = (tmp_path / "g" / "report.md").read_text()
+    assert "| measure | group | group median |" in grouped and "groups: v1 (" in grouped
+    assert_error(run("fleet", "report", export_dir, "--group-by", "(v"), "group_by", "regular expression")
 
 
 def test_help_names_the_commands_and_the_cluster_forms(run: Run) -> None:

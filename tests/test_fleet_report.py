@@ -206,6 +206,57 @@ def test_outliers_follow_the_modified_z_rule(fleet: Fleet, md: str) -> None:
     assert "modified z-score" in section(md, "outliers") and "Iglewicz" in section(md, "outliers")
 
 
+VERSIONS = r"-(v\d+)\.db$"
+
+
+def test_grouped_outliers_follow_the_rule_within_each_group(fleet: Fleet, tmp_path: Path) -> None:
+    """``group_by``: each store scored among the stores whose path gives the same label (the rule's
+    median and MAD are the group's); a group of fewer than five stores is not scored."""
+    options = FleetReportOptions(group_by=VERSIONS, graph_max_stores=0)
+    text = section(
+        write_fleet_report(fleet.out, tmp_path / "r", options=options).markdown.read_text(), "outliers"
+    )
+    ref = fleet.ref.set_index("store")
+    label = {
+        s: (m.group(1) if (m := re.search(VERSIONS, p)) else "(no match)") for s, p in ref["path"].items()
+    }
+    groups = pd.Series(label)
+    assert set(groups) == {"v1", "v2", "(no match)"}  # big.db and empty.db match no version
+    measures = {"memories": True, "causal_edges": True, "edges_per_memory": False, "mean_importance": False,
+                "mean_weight": False}  # fmt: skip
+    expected, per_row = set(), {}
+    for column, log in measures.items():
+        for group in sorted(set(groups)):
+            values = ref.loc[groups.index[groups == group], column].dropna().astype(float)
+            scored = np.log10(1 + values) if log else values
+            mad = (scored - scored.median()).abs().median()
+            key = (column.replace("_", " "), group)
+            if len(values) < 5 or mad == 0:
+                per_row[key] = ("—", "—", "not scored")
+                continue
+            z = _modified_z(scored)
+            expected |= {(s, group, key[0]) for s in z.index[z.abs() > 3.5]}
+            per_row[key] = (str(int((z < -3.5).sum())), str(int((z > 3.5).sum())), "scored")
+    summary = md_table(text, "Outliers per measure")
+    got = {(r["measure"], r["group"]): (r["stores below"], r["stores above"],
+                                        "not scored" if r["not an outlier from"] == "not scored" else "scored")
+           for r in summary}  # fmt: skip
+    assert got == per_row
+    assert any(v[2] == "scored" for v in per_row.values()) and any(
+        v[2] == "not scored" for v in per_row.values()
+    )
+    if not expected:
+        assert "No store is an outlier by this rule." in text
+    rows = md_table(text, "Outlier stores") if expected else []
+    assert {(r["store"], r["group"], r["measure"]) for r in rows} == expected
+    for r in rows:
+        members = ref.loc[groups.index[groups == r["group"]]]
+        column = r["measure"].replace(" ", "_")
+        assert number(r["group median"]) == pytest.approx(members[column].median(), rel=1e-3, abs=1e-3)
+    sizes = groups.value_counts()
+    assert f"groups: (no match) ({sizes['(no match)']}), v1 ({sizes['v1']}), v2 ({sizes['v2']})" in text
+
+
 def test_one_row_per_store_with_a_link_to_its_file(fleet: Fleet, md: str) -> None:
     rows = md_table(section(md, "stores"), "Stores of the export")
     assert [r["store"] for r in rows] == fleet.ref.sort_values("path")["store"].tolist()
@@ -326,7 +377,8 @@ def test_bad_input(tmp_path: Path, fleet: Fleet) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValidationError, match="report_dir"):
         write_fleet_report(fleet.out, tmp_path / "file")
-    for bad in ({"graph_max_stores": -1}, {"store_rows": 0}, {"top_k": True}, {"outliers": 2.5}):
+    for bad in ({"graph_max_stores": -1}, {"store_rows": 0}, {"top_k": True}, {"outliers": 2.5},
+                {"group_by": "(v"}, {"group_by": 2}):  # fmt: skip
         with pytest.raises(ValidationError, match=next(iter(bad))):
             FleetReportOptions(**bad)  # type: ignore[arg-type]
 

@@ -445,9 +445,19 @@ def graph_command(
     "--graph-max-stores", type=click.IntRange(min=0), default=200, show_default=True,
     help="Per-store graph answers (plain Python, no Spark) only for fleets of up to this many stores (0: never).",
 )  # fmt: skip
+@click.option(
+    "--group-by", "group_by", default=None, metavar="REGEX",
+    help="Score outliers within groups of stores: the first capture group of REGEX in each store's path "
+         "(e.g. '-(v\\d+)\\.db$' for the agent version of a generated fleet) [default: the whole fleet].",
+)  # fmt: skip
 @progress_options
 def report_command(
-    export_dir: Path, out_dir: Path | None, graph_max_stores: int, quiet: bool, force_progress: bool
+    export_dir: Path,
+    out_dir: Path | None,
+    graph_max_stores: int,
+    group_by: str | None,
+    quiet: bool,
+    force_progress: bool,
 ) -> None:
     """Write the fleet's statistics report from the Parquet export DIR (DuckDB, no Spark needed):
     report.html (self-contained), report.md and PNG figures.
@@ -457,7 +467,7 @@ def report_command(
     """
     from ..report import _fleet
 
-    options = _fleet.FleetReportOptions(graph_max_stores=graph_max_stores)
+    options = _fleet.FleetReportOptions(graph_max_stores=graph_max_stores, group_by=group_by)
     out_dir = out_dir if out_dir is not None else Path(f"{Path(os.path.abspath(export_dir)).name}-report")
     with progress_bar("writing fleet report", progress_enabled(quiet, force_progress)) as progress:
         files = _fleet.write_fleet_report(

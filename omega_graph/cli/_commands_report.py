@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def _demo_fleet(out_dir: Path, enabled: bool) -> Any:
     import warnings
 
     from .. import fleet
-    from ..report import write_fleet_report
+    from ..report import FleetReportOptions, write_fleet_report
 
     stores, export = out_dir / "stores", out_dir / "export"
     _section(f"A fleet of {DEMO_FLEET} agent stores (omega-graph fleet --help)")
@@ -160,7 +161,8 @@ def _demo_fleet(out_dir: Path, enabled: bool) -> Any:
         warnings.simplefilter("ignore")
         overview = fleet.statistics(None, export)["overview"]
     counts = overview.pivot(index="store", columns="entity", values="count")
-    version = {e.store_id: ("v2" if e.path.endswith("-v2.db") else "v1") for e in result.manifest.stores}
+    versions = re.compile(DEMO_FLEET_VERSIONS)
+    version = {e.store_id: m.group(1) for e in result.manifest.stores if (m := versions.search(e.path))}
     by_version = counts.groupby(counts.index.map(version))[["memories", "causal_edges"]].agg(
         ["count", "median"]
     )
@@ -171,14 +173,19 @@ def _demo_fleet(out_dir: Path, enabled: bool) -> Any:
     echo_table(["agent version", "stores", "median memories", "median edges"], rows)
     with progress_bar("writing the fleet report", enabled) as progress:
         files = write_fleet_report(
-            export, out_dir / "report", progress=lambda step, done, total: progress(done, total, step)
+            export,
+            out_dir / "report",
+            options=FleetReportOptions(group_by=DEMO_FLEET_VERSIONS),
+            progress=lambda step, done, total: progress(done, total, step),
         )
-    click.echo(f"fleet report.html: {os.fspath(files.html)}")
+    click.echo(f"fleet report.html: {os.fspath(files.html)} (outliers scored per agent version)")
     return files
 
 
 #: The demo's fleet: stores and the range of causal edges per store (small, so it runs in seconds).
 DEMO_FLEET = 40
+#: The agent version in a generated store's file name (``agent-0007-v2.db``).
+DEMO_FLEET_VERSIONS = r"-(v\d+)\.db$"
 DEMO_FLEET_EDGES = (200, 2_000)
 
 COMMANDS = [report_command, demo_command]

@@ -90,7 +90,7 @@ ORDER BY s.store
 
 @dataclass(frozen=True, slots=True)
 class FleetReportOptions:
-    """How much the fleet report shows; every list is capped.
+    r"""How much the fleet report shows; every list is capped.
 
     Attributes
     ----------
@@ -107,6 +107,12 @@ class FleetReportOptions:
         Memory ids shown per store in the graph answers.
     histogram_bins : int
         Bins of each distribution's histogram.
+    group_by : str or None
+        A regular expression searched in each store's path: stores are scored for outliers against
+        the stores of their own group (the first capture group's text, or the whole match; stores
+        it does not match form the group "(no match)"). None: one group, the fleet. Two agent
+        versions with different weight distributions make a bimodal fleet, in which the fleet-wide
+        rule flags a whole version; ``r"-(v\d+)\.db$"`` scores ``agent-0007-v2.db`` among the v2 stores.
     """
 
     graph_max_stores: int = 200
@@ -115,9 +121,23 @@ class FleetReportOptions:
     skipped_rows: int = 100
     top_k: int = 3
     histogram_bins: int = 30
+    group_by: str | None = None
 
     def __post_init__(self) -> None:
+        if self.group_by is not None:
+            if not isinstance(self.group_by, str):
+                raise ValidationError(
+                    "FleetReportOptions", "group_by", self.group_by, "None or a regular expression"
+                )
+            try:
+                re.compile(self.group_by)
+            except re.error as err:
+                raise ValidationError(
+                    "FleetReportOptions", "group_by", self.group_by, f"a valid regular expression ({err})"
+                ) from err
         for f in fields(self):
+            if f.name == "group_by":
+                continue
             value = getattr(self, f.name)
             low = 0 if f.name == "graph_max_stores" else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < low:

@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from .. import plots
@@ -228,32 +229,68 @@ def distributions(data: FleetData) -> Section:
     return sec
 
 
+#: The group of the stores ``group_by`` does not match.
+NO_MATCH = "(no match)"
+
+
+def store_groups(paths: pd.Series, pattern: str | None) -> pd.Series:
+    r"""Each store's outlier group: the first capture group of ``pattern`` in its path, or the whole
+    match when ``pattern`` has no group; :data:`NO_MATCH` where it does not match. One group,
+    ``"fleet"``, when ``pattern`` is None.
+
+    >>> import pandas as pd
+    >>> store_groups(pd.Series(["a-v1.db", "b-v2.db", "c.db"]), r"-(v\d+)\.db$").tolist()
+    ['v1', 'v2', '(no match)']
+    """
+    if pattern is None:
+        return paths.map(lambda _p: "fleet")
+    rx = re.compile(pattern)
+
+    def label(path: str) -> str:
+        m = rx.search(path)
+        found = None if m is None else m.group(1) if rx.groups else m.group(0)
+        return found or NO_MATCH
+
+    return paths.map(label)
+
+
 def _outlier_rows(data: FleetData) -> tuple[pd.DataFrame, list[list[str]]]:
-    """Every flag (store, measure, value, median, z, count) by |z|, and one summary row per measure."""
+    """Every flag (store, group, measure, value, median, z, count) by |z|, and one summary row per
+    measure and group (the group's column only when the stores are grouped)."""
     import pandas as pd
 
     stores, found, summary = data.stores, [], []
+    groups = store_groups(stores["path"], data.options.group_by)
+    grouped = data.options.group_by is not None
     for column, label, log in OUTLIER_MEASURES:
-        scored = _scored(stores[column], log)
-        z = robust_z(scored)
-        median = float(stores[column].median()) if stores[column].notna().any() else float("nan")
-        if z is None:
-            summary.append([label, _value(median, log) if median == median else "—", "—", "—", "not scored"])
-            continue
-        hit = z.abs() > OUTLIER_CUTOFF
-        found.append(pd.DataFrame({"store": stores.loc[hit, "store"], "measure": label,
-                                   "value": stores.loc[hit, column].astype("float64"),
-                                   "median": median, "z": z[hit], "count": log}))  # fmt: skip
-        centre = float(scored.median())
-        reach = OUTLIER_CUTOFF * float((scored - centre).abs().median()) / 0.6745
-        ends = [centre - reach, centre + reach]
-        low, high = (
-            (_value(round(10**e - 1), True) for e in ends) if log else (_value(e, False) for e in ends)
-        )
-        below, above = (fmt_count(int(n)) for n in ((z < -OUTLIER_CUTOFF).sum(), (z > OUTLIER_CUTOFF).sum()))
-        summary.append([label, _value(median, log), below, above, f"{low} to {high}"])
+        for group in sorted(groups.unique()):
+            members = stores[groups == group]
+            head = [label, group] if grouped else [label]
+            values = members[column]
+            scored = _scored(values, log)
+            z = robust_z(scored)
+            median = float(values.median()) if values.notna().any() else float("nan")
+            if z is None:
+                summary.append(
+                    [*head, _value(median, log) if median == median else "—", "—", "—", "not scored"]
+                )
+                continue
+            hit = z.abs() > OUTLIER_CUTOFF
+            found.append(pd.DataFrame({"store": members.loc[hit, "store"], "group": group, "measure": label,
+                                       "value": members.loc[hit, column].astype("float64"),
+                                       "median": median, "z": z[hit], "count": log}))  # fmt: skip
+            centre = float(scored.median())
+            reach = OUTLIER_CUTOFF * float((scored - centre).abs().median()) / 0.6745
+            ends = [centre - reach, centre + reach]
+            low, high = (
+                (_value(round(10**e - 1), True) for e in ends) if log else (_value(e, False) for e in ends)
+            )
+            below, above = (
+                fmt_count(int(n)) for n in ((z < -OUTLIER_CUTOFF).sum(), (z > OUTLIER_CUTOFF).sum())
+            )
+            summary.append([*head, _value(median, log), below, above, f"{low} to {high}"])
     frame = pd.concat(found, ignore_index=True) if found else pd.DataFrame(
-        columns=["store", "measure", "value", "median", "z", "count"])  # fmt: skip
+        columns=["store", "group", "measure", "value", "median", "z", "count"])  # fmt: skip
     order = frame.assign(size=frame["z"].abs()).sort_values(
         ["size", "store", "measure"], ascending=[False, True, True]
     )
@@ -265,24 +302,34 @@ def outliers(data: FleetData) -> Section:
     if _empty(sec, data):
         return sec
     frame, summary = _outlier_rows(data)
-    sec.add(Paragraph(OUTLIER_RULE))
+    pattern = data.options.group_by
+    rule = OUTLIER_RULE
+    if pattern is not None:
+        sizes = store_groups(data.stores["path"], pattern).value_counts().sort_index()
+        listed = ", ".join(f"{g} ({fmt_count(int(n))})" for g, n in sizes.items())
+        rule += (f" Each store is scored among the stores of its group: the text `{pattern}` finds in its "
+                 f"path (groups: {listed}).")  # fmt: skip
+    sec.add(Paragraph(rule))
     flagged = set(frame["store"])
     sec.add(Facts((("Outlier stores", fmt_count(len(flagged))), ("Flags", fmt_count(len(frame))),
                    ("Stores scored", fmt_count(len(data.stores))))))  # fmt: skip
     if (data.stores["causal_edges"] > 0).any():
         sec.add(data.figure("outlier_stores", "Stores by causal edges and mean weight; red: outliers on any measure.",
                             outlier_figure(data.stores, flagged)))  # fmt: skip
-    sec.add(Table(["measure", "fleet median", "stores below", "stores above", "not an outlier from"], summary,
-                  [False, True, True, True, True], caption="Outliers per measure"))  # fmt: skip
+    where = ["group"] if pattern is not None else []
+    median = "group median" if pattern is not None else "fleet median"
+    sec.add(Table(["measure", *where, median, "stores below", "stores above", "not an outlier from"], summary,
+                  [False, *[False] * len(where), True, True, True, True], caption="Outliers per measure"))  # fmt: skip
     if frame.empty:
         sec.add(Paragraph("No store is an outlier by this rule."))
         return sec
     shown = frame.head(data.options.outliers)
-    rows = [[data.file_link(r.store), r.store, r.measure, _value(r.value, r.count), _value(r.median, r.count),
-             f"{r.z:+.1f}"] for r in shown.itertuples(index=False)]  # fmt: skip
+    rows = [[data.file_link(r.store), r.store, *([r.group] if where else []), r.measure, _value(r.value, r.count),
+             _value(r.median, r.count), f"{r.z:+.1f}"] for r in shown.itertuples(index=False)]  # fmt: skip
     note = f"The {len(shown):,} largest of {len(frame):,} flags." if len(frame) > len(shown) else ""
-    sec.add(Table(["file", "store", "measure", "value", "fleet median", "modified z"], rows,
-                  [False, False, False, True, True, True], caption="Outlier stores", note=note))  # fmt: skip
+    sec.add(Table(["file", "store", *where, "measure", "value", median, "modified z"], rows,
+                  [False, False, *[False] * len(where), False, True, True, True], caption="Outlier stores",
+                  note=note))  # fmt: skip
     return sec
 
 
