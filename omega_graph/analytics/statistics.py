@@ -268,7 +268,10 @@ class Analytics(CuratedStatistics, BeliefStatistics):
         """The private DuckDB connection (configuration locked; the store attached as ``omega``).
 
         Only for a session in this process: a ``"worker"`` session's connection lives in the
-        worker process (use :meth:`sql`).
+        worker process (use :meth:`sql`). A snapshot session whose tables turn tolerant (values of
+        the wrong type) goes on with a new one-thread connection: ask for this property again
+        rather than keeping it. Run one ``sqlite_query`` per statement on it: two in one statement
+        may scan through one SQLite connection from two threads, which crashes DuckDB's extension.
         """
         self._check_open()
         with self._lock:
