@@ -370,6 +370,33 @@ def test_scans_through_one_sqlite_connection_run_on_one_thread(
     same(got, _degree_table(dirty), "degree table after the switch to one thread")
 
 
+@pytest.mark.parametrize("remote", [False, True])
+def test_a_query_calling_sqlite_query_runs_on_one_thread(dirty: str, remote: bool) -> None:
+    """``sqlite_query`` scans through the transaction's SQLite connection: a statement that calls it
+    moves the session to one thread first, and answers what SQLite answers."""
+    # the worker's session (a parallel connection), or a snapshot-like one (many threads until then)
+    session = DuckSession(dirty, consistent=remote, threads=2, remote=remote)
+    try:
+        plain = session.sql("SELECT count(*) AS n FROM omega.memories", parallel=remote)
+        assert (session._par is not None) == remote and (remote or _threads(session.connection) == 2)
+        got = session.sql(
+            "SELECT k, count(*) AS n FROM (SELECT 'e' AS k FROM sqlite_query('omega', 'SELECT id FROM causal_edges') "
+            "UNION ALL SELECT 'm' FROM sqlite_query('omega', 'SELECT id FROM memories')) GROUP BY k ORDER BY k",
+            parallel=remote,
+        )
+        assert session._par is None and _threads(session.connection) == 1
+    finally:
+        session.close()
+    if remote:
+        from omega_graph.duck._frames import frame
+
+        plain, got = frame(plain), frame(got)
+    conn = sqlite3.connect(f"file:{dirty}?mode=ro", uri=True)
+    want = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("causal_edges", "memories")]
+    conn.close()
+    assert got["n"].tolist() == want and int(plain["n"].iloc[0]) == want[1]
+
+
 _HAMMER = """
 import sys, warnings
 from omega_graph.analytics import queries as Q

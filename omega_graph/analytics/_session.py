@@ -203,20 +203,22 @@ class DuckSession:
         assert con is not None, "the session is closed"
         return con
 
-    def _read_tolerantly(self, tables: list[str]) -> None:
-        """Read ``tables`` through tolerant views from now on, on one DuckDB thread (see the class)."""
-        self._tolerant.update(tables)
+    def _one_thread(self) -> None:
+        """Go on with one DuckDB thread: drop the parallel connection, reopen a many-thread one."""
         if self._par is not None:
             self._par.close()
             self._par = None
-        if self._con is None:
-            return  # opened on one thread, with the tolerant views, when first needed
-        if self._con_threads == 1:
+        if self._con is not None and self._con_threads != 1:
+            self._con.close()
+            self._con = None  # reopened on one thread, with the views, by the next use of :attr:`connection`
+
+    def _read_tolerantly(self, tables: list[str]) -> None:
+        """Read ``tables`` through tolerant views from now on, on one DuckDB thread (see the class)."""
+        self._tolerant.update(tables)
+        self._one_thread()
+        if self._con is not None:
             for table in tables:
                 self._con.execute(tolerant_view_sql(table, self._types[table]))
-            return
-        self._con.close()
-        self._con = None  # reopened on one thread by the next use of :attr:`connection`
 
     def tolerate(self) -> bool:
         """List wrongly typed values; switch their tables to tolerant views. False if none is new."""
@@ -256,9 +258,16 @@ class DuckSession:
     def sql(
         self, query: str, params: list[Any] | dict[str, Any] | None = None, parallel: bool = False
     ) -> Any:
-        """Run one read-only statement (checked by :func:`check_read_only` first)."""
+        """Run one read-only statement (checked by :func:`check_read_only` first).
+
+        A statement that calls ``sqlite_query`` scans through the transaction's SQLite connection,
+        so the session goes on with one DuckDB thread first (see the class).
+        """
         import duckdb
 
+        if "sqlite_query" in query.lower():
+            self._one_thread()
+            parallel = False
         try:
             return self._result(self._cursor(parallel).execute(query, params))
         except duckdb.TypeMismatchException as err:

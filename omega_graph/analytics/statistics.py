@@ -270,8 +270,9 @@ class Analytics(CuratedStatistics, BeliefStatistics):
         Only for a session in this process: a ``"worker"`` session's connection lives in the
         worker process (use :meth:`sql`). A snapshot session whose tables turn tolerant (values of
         the wrong type) goes on with a new one-thread connection: ask for this property again
-        rather than keeping it. Run one ``sqlite_query`` per statement on it: two in one statement
-        may scan through one SQLite connection from two threads, which crashes DuckDB's extension.
+        rather than keeping it. :meth:`sql` runs a statement that calls ``sqlite_query`` on one
+        thread; on this connection, call it once per statement: two in one statement may scan
+        through one SQLite connection from two threads, which crashes DuckDB's extension.
         """
         self._check_open()
         with self._lock:
