@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +141,11 @@ def _demo_fleet(out_dir: Path, enabled: bool) -> Any:
     """Generate a small fleet, export it, print its statistics per agent version, write its report."""
     import warnings
 
+    import pandas as pd
+
     from .. import fleet
     from ..report import FleetReportOptions, write_fleet_report
+    from ..report._fleet_sections import store_groups
 
     stores, export = out_dir / "stores", out_dir / "export"
     _section(f"A fleet of {DEMO_FLEET} agent stores (omega-graph fleet --help)")
@@ -161,8 +163,9 @@ def _demo_fleet(out_dir: Path, enabled: bool) -> Any:
         warnings.simplefilter("ignore")
         overview = fleet.statistics(None, export)["overview"]
     counts = overview.pivot(index="store", columns="entity", values="count")
-    versions = re.compile(DEMO_FLEET_VERSIONS)
-    version = {e.store_id: m.group(1) for e in result.manifest.stores if (m := versions.search(e.path))}
+    entries = result.manifest.stores
+    paths = pd.Series([e.path for e in entries], index=[e.store_id for e in entries])
+    version = store_groups(paths, DEMO_FLEET_VERSIONS)  # the report's outlier groups
     by_version = counts.groupby(counts.index.map(version))[["memories", "causal_edges"]].agg(
         ["count", "median"]
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
 from ._model import FigureBlock
+from ._queries import DUCK_BELIEF_FACTS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,8 +90,6 @@ class Context:
     @cached_property
     def belief_facts(self) -> pd.Series:
         """Event counts of the belief side tables, and the edges invalidated now (one row)."""
-        from ._queries import DUCK_BELIEF_FACTS
-
         return self.sql(DUCK_BELIEF_FACTS).iloc[0]
 
     def sql(self, query: str, *params: Any) -> pd.DataFrame:
